@@ -1,0 +1,33 @@
+"""Example source list for dwh: copy to dwh/config.py (git-ignored) or point DWH_CONFIG at a copy."""
+
+# SOURCE_DATABASES lists the PostgreSQL databases to extract. Each entry is a dict:
+#
+#   name         lowercase letters, digits and _ only; unique. It names the source's
+#                schemas in the warehouse, so keep it stable once data is loaded.
+#   conn_string  a SQLAlchemy PostgreSQL URL, or "env:VARIABLE" to read the URL from
+#                that environment variable (keeps passwords out of this file).
+#   kind         "guarani" (SIU-Guaraní, the default) or "moodle".
+#
+# URL forms that work:
+#   TCP with password:  postgresql+psycopg2://dwh_reader:secret@db.example.edu:5432/guarani3
+#   unix socket:        postgresql+psycopg2://dwh_reader@/guarani3?host=/var/run/postgresql
+#   from environment:   env:GUARANI_FACULTAD_URL
+#
+# The three entries below read their URLs from the environment. `make demo` does not
+# need this file: it writes dwh/data/demo_config.py with the URLs of the embedded
+# development PostgreSQL (unix-socket URLs such as
+# postgresql+psycopg2://postgres@/guarani_a?host=/path/to/repo/.devdb) and runs with
+# DWH_CONFIG pointing at it. For real sources replace the entries, e.g.:
+#
+#   {"name": "guarani_ingenieria",
+#    "conn_string": "postgresql+psycopg2://dwh_reader:secret@guarani.example.edu:5432/guarani3",
+#    "kind": "guarani"},
+#   {"name": "guarani_medicina",
+#    "conn_string": "postgresql+psycopg2://dwh_reader@/guarani3?host=/var/run/postgresql"},
+#   {"name": "moodle_campus", "conn_string": "env:MOODLE_CAMPUS_URL", "kind": "moodle"},
+
+SOURCE_DATABASES = [
+    {"name": "guarani_a", "conn_string": "env:DWH_DEMO_GUARANI_A_URL", "kind": "guarani"},
+    {"name": "guarani_b", "conn_string": "env:DWH_DEMO_GUARANI_B_URL", "kind": "guarani"},
+    {"name": "moodle", "conn_string": "env:DWH_DEMO_MOODLE_URL", "kind": "moodle"},
+]

@@ -1,0 +1,1 @@
+"""dlt pipelines that load the configured sources into the warehouse."""

@@ -1,0 +1,1 @@
+"""dlt sources that read SIU-Guaraní and Moodle PostgreSQL databases."""

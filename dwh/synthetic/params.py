@@ -1,0 +1,77 @@
+"""Generator settings and the academic calendar the synthetic university follows."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+SUBJECTS_PER_PLAN = 40  # 5 years x 2 cuatrimestres x 4 subjects
+CLASSES_PER_CURSADA = 28
+
+
+@dataclass(frozen=True)
+class GeneratorConfig:
+    """What to generate; the output is a pure function of these fields."""
+
+    students: int = 5000
+    sources: int = 2
+    years: int = 6
+    seed: int = 42
+    until: dt.date = field(default_factory=dt.date.today)
+    moodle: bool = True
+    moodle_years: int = 3
+    moodle_events_per_course: float = 5.0
+
+    def __post_init__(self) -> None:
+        if self.students < self.sources:
+            raise ValueError(f"students ({self.students}) must be at least the number of sources")
+        if not 1 <= self.sources <= 3:
+            raise ValueError(f"sources must be between 1 and 3, got {self.sources}")
+        if self.years < 1:
+            raise ValueError(f"years must be at least 1, got {self.years}")
+
+    @property
+    def last_year(self) -> int:
+        """Academic year (March to February) that contains `until`."""
+        return academic_year(self.until)
+
+    @property
+    def first_year(self) -> int:
+        return self.last_year - self.years + 1
+
+    @property
+    def n_semesters(self) -> int:
+        """Cuatrimestres from the first cohort's entry to the one containing `until`."""
+        return semester_index(self.until, self.first_year) + 1
+
+
+def academic_year(day: dt.date) -> int:
+    """March to February: January and February belong to the previous academic year."""
+    return day.year if day.month >= 3 else day.year - 1
+
+
+def semester_index(day: dt.date, first_year: int) -> int:
+    """0 = first cuatrimestre (March-July) of first_year, 1 = its second (August-February), ..."""
+    year = academic_year(day)
+    second = day.month >= 8 or day.month <= 2
+    return 2 * (year - first_year) + int(second)
+
+
+def semester_start(index: int, first_year: int) -> dt.date:
+    year = first_year + index // 2
+    return dt.date(year, 3, 1) if index % 2 == 0 else dt.date(year, 8, 1)
+
+
+def class_period(index: int, first_year: int) -> tuple[dt.date, dt.date]:
+    """First and last day of classes of a cuatrimestre."""
+    year = first_year + index // 2
+    if index % 2 == 0:
+        return dt.date(year, 3, 13), dt.date(year, 6, 30)
+    return dt.date(year, 8, 7), dt.date(year, 11, 24)
+
+
+def exam_turns(index: int, first_year: int) -> list[dt.date]:
+    """Exam turns that close a cuatrimestre: July; or December and the next February."""
+    year = first_year + index // 2
+    if index % 2 == 0:
+        return [dt.date(year, 7, 20)]
+    return [dt.date(year, 12, 11), dt.date(year + 1, 2, 19)]
