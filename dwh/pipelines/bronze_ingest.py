@@ -1,0 +1,198 @@
+"""Bronze: load every configured Guaraní and Moodle source into schema `bronze` of the warehouse with dlt."""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import logging
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dlt
+import duckdb
+
+from dwh.logs import setup_logging
+from dwh.pipelines import bronze_settings
+from dwh.settings import ConfigError, SourceDatabase, dlt_state_dir, load_config, scrub_passwords, warehouse_path
+from dwh.sources.catalog import BronzeTable
+from dwh.sources.sql_resource import SchemaVariant, describe, read_sql, source_engine, table_resource
+
+log = logging.getLogger("dwh.bronze")
+PIPELINE_NAME = "dwh_bronze"
+DATASET = "bronze"
+LOG_TABLE = "_dwh_load_log"
+
+
+@dataclass
+class TableOutcome:
+    source: str
+    table: str
+    status: str  # loaded | fallback | skipped | failed
+    rows: int = 0
+    message: str = ""
+
+
+@dataclass
+class BronzeReport:
+    run_id: str
+    outcomes: list[TableOutcome] = field(default_factory=list)
+    failed_sources: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed_sources
+
+
+def make_pipeline(warehouse: Path) -> dlt.Pipeline:
+    """The dlt pipeline; its working state lives beside the warehouse file, never in a home directory."""
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    return dlt.pipeline(pipeline_name=PIPELINE_NAME, pipelines_dir=str(dlt_state_dir(warehouse)),
+                        destination=dlt.destinations.duckdb(credentials=str(warehouse)), dataset_name=DATASET)
+
+
+def _has_state(pipeline: dlt.Pipeline, resource_name: str) -> bool:
+    sources = pipeline.state.get("sources", {})
+    return any(resource_name in s.get("resources", {}) and s["resources"][resource_name].get("incremental")
+               for s in sources.values())
+
+
+def _delete_source_rows(warehouse: Path, table: str, source: str) -> None:
+    """Before a first (append) load of a source's history, clear any rows it left without state."""
+    with duckdb.connect(str(warehouse)) as con:
+        exists = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = ? "
+                             "AND table_name = ?", [DATASET, table]).fetchone()[0]
+        if exists:
+            con.execute(f'DELETE FROM {DATASET}."{table}" WHERE source_db = ?', [source])
+
+
+def _resources_for(pipeline: dlt.Pipeline, warehouse: Path, source: SourceDatabase, tables: list[BronzeTable],
+                   start: dt.date, report: BronzeReport) -> list:
+    """Build the source's resources; a missing optional table or view is a schema variant, not a failure."""
+    engine = source_engine(source)
+    resources = []
+    for table in tables:
+        paths = [table.sql_path] + ([table.fallback_path] if table.fallback_path else [])
+        for attempt, path in enumerate(paths):
+            sql = read_sql(path)
+            try:
+                columns = describe(engine, sql)
+            except SchemaVariant as variant:
+                if attempt + 1 < len(paths):
+                    log.warning("%s.%s: %s; using %s", source.name, table.name, variant, paths[attempt + 1].name)
+                    continue
+                if not table.optional:
+                    raise RuntimeError(f"source {source.name}, table {table.name}: {variant}") from variant
+                log.warning("%s.%s skipped (schema variant): %s", source.name, table.name, variant)
+                report.outcomes.append(TableOutcome(source.name, table.name, "skipped", 0, str(variant)))
+                break
+            resource_name = f"{table.name}__{source.name}"
+            first = table.incremental and not _has_state(pipeline, resource_name)
+            if first:
+                _delete_source_rows(warehouse, table.name, source.name)
+            resources.append(table_resource(table, sql, columns, engine, source.name, start=start,
+                                            lag_days=bronze_settings.lag_days(table), first_load=first))
+            status = "fallback" if attempt else "loaded"
+            report.outcomes.append(TableOutcome(source.name, table.name, status, 0, path.name if attempt else ""))
+            break
+    return resources
+
+
+def _finish_pending(pipeline: dlt.Pipeline) -> None:
+    """A package extracted by an interrupted run is loaded now; one that cannot load is aborted."""
+    if not pipeline.has_pending_data:
+        return
+    log.warning("loading the packages an interrupted run left pending")
+    try:
+        pipeline.load()
+    except Exception as exc:  # noqa: BLE001 - any load error means the package cannot be finished
+        log.error("pending packages could not be loaded and are aborted: %s", scrub_passwords(str(exc))[:500])
+        pipeline.abort_packages()
+
+
+def _record(warehouse: Path, report: BronzeReport, started: dt.datetime) -> None:
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {DATASET}")
+        con.execute(f"CREATE TABLE IF NOT EXISTS {DATASET}.{LOG_TABLE} (run_id VARCHAR, started_at TIMESTAMPTZ, "
+                    "source_db VARCHAR, table_name VARCHAR, status VARCHAR, row_count BIGINT, message VARCHAR)")
+        rows = [(report.run_id, started, o.source, o.table, o.status, o.rows, o.message) for o in report.outcomes]
+        if rows:
+            con.executemany(f"INSERT INTO {DATASET}.{LOG_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+
+
+def run_bronze(sources: list[SourceDatabase], tables: list[BronzeTable], warehouse: Path,
+               start: dt.date) -> BronzeReport:
+    """Load each source in its own dlt run, so one failing source neither blocks nor advances the others."""
+    report = BronzeReport(run_id=uuid.uuid4().hex[:12])
+    started = dt.datetime.now(dt.timezone.utc)
+    pipeline = make_pipeline(warehouse)
+    _finish_pending(pipeline)
+    for source in sources:
+        source_tables = [t for t in tables if t.kind == source.kind]
+        if not source_tables:
+            continue
+        t0 = time.perf_counter()
+        first_outcome = len(report.outcomes)
+        try:
+            pipeline.sync_destination()
+            resources = _resources_for(pipeline, warehouse, source, source_tables, start, report)
+            if resources:
+                pipeline.run(resources)
+                counts = pipeline.last_trace.last_normalize_info.row_counts
+            else:
+                counts = {}
+        except Exception as exc:  # noqa: BLE001 - reported per source; the other sources go on
+            message = scrub_passwords(_root_cause(exc))
+            report.failed_sources[source.name] = message
+            for outcome in report.outcomes[first_outcome:]:
+                outcome.status, outcome.message = "failed", message
+            log.error("source %s failed, its state was not advanced: %s", source.name, message)
+            continue
+        for outcome in report.outcomes[first_outcome:]:
+            outcome.rows = int(counts.get(outcome.table, 0))
+        loaded = sum(o.rows for o in report.outcomes[first_outcome:])
+        log.info("source %s: %s rows in %d tables in %.1fs", source.name, f"{loaded:,}",
+                 len(report.outcomes) - first_outcome, time.perf_counter() - t0)
+    _record(warehouse, report, started)
+    return report
+
+
+def _root_cause(exc: BaseException) -> str:
+    """The innermost error's message, first lines only: dlt wraps the real cause several times."""
+    seen = exc
+    while seen.__cause__ is not None or getattr(seen, "__context__", None) is not None:
+        nxt = seen.__cause__ or seen.__context__
+        if nxt is None or nxt is seen:
+            break
+        seen = nxt
+    text = f"{type(seen).__name__}: {seen}"
+    outer = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if seen is not exc and len(outer) < 300:
+        text = f"{outer} <- {text}"
+    return " ".join(text.split())[:1000]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m dwh.pipelines.bronze_ingest", description=__doc__)
+    parser.parse_args(argv)
+    setup_logging()
+    try:
+        sources = load_config()
+        tables = bronze_settings.selected_tables()
+        start = bronze_settings.incremental_start()
+        for table in tables:
+            bronze_settings.lag_days(table)
+        bronze_settings.configure_dlt()
+    except ConfigError as exc:
+        log.error("%s", exc)
+        return 2
+    warehouse = warehouse_path()
+    report = run_bronze(sources, tables, warehouse, start)
+    for name, message in report.failed_sources.items():
+        log.error("bronze failed for source %s: %s", name, message)
+    return 0 if report.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

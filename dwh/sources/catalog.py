@@ -1,0 +1,72 @@
+"""The bronze tables: which SQL file feeds each, from which kind of source, and how it loads."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+SQL_DIR = Path(__file__).resolve().parent.parent / "sql" / "bronze"
+CursorKind = Literal["date", "timestamptz"]
+
+
+@dataclass(frozen=True)
+class BronzeTable:
+    """One bronze table. `key` excludes source_db, which every key starts with."""
+
+    name: str
+    kind: Literal["guarani", "moodle"]
+    key: tuple[str, ...]
+    cursor: str | None = None
+    cursor_kind: CursorKind = "date"
+    lag_days: int = 0
+    optional: bool = False
+    fallback: str | None = None
+
+    @property
+    def incremental(self) -> bool:
+        return self.cursor is not None
+
+    @property
+    def sql_path(self) -> Path:
+        return SQL_DIR / f"{self.name}.sql"
+
+    @property
+    def fallback_path(self) -> Path | None:
+        return SQL_DIR / f"{self.fallback}.sql" if self.fallback else None
+
+
+# Look-back windows (days) re-read on every run so late rows and in-place corrections arrive;
+# override one with DWH_LAG_DAYS_<TABLE>=N.
+TABLES: tuple[BronzeTable, ...] = (
+    BronzeTable("students", "guarani", ("alumno",)),
+    BronzeTable("personas", "guarani", ("persona",)),
+    BronzeTable("elementos", "guarani", ("elemento",)),
+    BronzeTable("instancias", "guarani", ("instancia",)),
+    BronzeTable("attendance", "guarani", ("comision", "alumno"), "periodo_fin", "date", 60),
+    BronzeTable("academic", "guarani", ("inscripcion",), "periodo_fin", "date", 120),
+    BronzeTable("census", "guarani", ("dato_censal",), "fecha_cambio", "date", 30),
+    BronzeTable("perdida_regularidades", "guarani", ("perdida_regularidad",), "fecha", "date", 30),
+    BronzeTable("alumnos_hist_calidad", "guarani", ("alumno", "fecha"), "fecha", "timestamptz", 30),
+    BronzeTable("historia_academica", "guarani", ("dwh_pk",), "fecha_cursor", "date", 60, optional=True,
+                fallback="historia_academica_fallback"),
+    BronzeTable("exam_inscriptions", "guarani", ("inscripcion_id",), "fecha_inscripcion", "timestamptz", 60),
+    BronzeTable("course_inscriptions", "guarani", ("inscripcion_id",), "fecha_inscripcion", "timestamptz", 60),
+    BronzeTable("reinscripciones", "guarani", ("reinscripcion",), "fecha_reinscripcion", "timestamptz", 30),
+    BronzeTable("graduates", "guarani", ("certificado_otorg",), optional=True),
+    BronzeTable("moodle_users", "moodle", ("userid",)),
+    BronzeTable("moodle_courses", "moodle", ("courseid",)),
+    BronzeTable("moodle_enrolments", "moodle", ("user_enrolment_id",), "modificado", "timestamptz", 30),
+    BronzeTable("moodle_attendance", "moodle", ("attendance_log_id",), "tomada", "timestamptz", 30),
+    BronzeTable("moodle_engagement", "moodle", ("userid", "courseid", "dia"), "dia", "date", 3),
+)
+
+
+def table_names() -> list[str]:
+    return [t.name for t in TABLES]
+
+
+def by_name(name: str) -> BronzeTable:
+    for table in TABLES:
+        if table.name == name:
+            return table
+    raise KeyError(name)

@@ -1,0 +1,33 @@
+-- target:   bronze.academic
+-- grain:    one row per (source_db, inscripcion) — every cursada inscription, with or without a result
+-- upstream: negocio.sga_insc_cursada, sga_comisiones, sga_periodos_lectivos, sga_periodos, sga_actas,
+--           sga_actas_detalle
+-- load:     incremental on periodo_fin (end of the dictation period, capped at today), merge on the key
+-- The cursada result comes from the comisión's actas (origen R regularidad, P promoción) joined on the
+-- exact keys sga_actas.comision and sga_actas_detalle(id_acta, alumno) (D28: not sga_evaluaciones.entidad).
+-- The grade stays as Guaraní's text; silver parses it (D30).
+SELECT sc.inscripcion,
+       sc.alumno,
+       sc.comision,
+       sp.anio_academico::integer                     AS anio_academico,
+       spl.periodo_lectivo,
+       scom.elemento,
+       res.id_acta,
+       res.origen                                     AS origen_acta,
+       res.nota                                       AS nota_cursada,
+       res.resultado                                  AS resultado_cursada,
+       res.fecha                                      AS fecha_nota,
+       LEAST(spl.fecha_fin_dictado, CURRENT_DATE)     AS periodo_fin
+FROM negocio.sga_insc_cursada sc
+JOIN negocio.sga_comisiones scom       ON scom.comision = sc.comision
+JOIN negocio.sga_periodos_lectivos spl ON spl.periodo_lectivo = scom.periodo_lectivo
+JOIN negocio.sga_periodos sp           ON sp.periodo = spl.periodo
+LEFT JOIN LATERAL (
+    SELECT ad.id_acta, ac.origen, ad.nota, ad.resultado, ad.fecha
+    FROM negocio.sga_actas ac
+    JOIN negocio.sga_actas_detalle ad ON ad.id_acta = ac.id_acta AND ad.alumno = sc.alumno
+    WHERE ac.comision = sc.comision AND ac.origen IN ('R', 'P') AND ac.estado <> 'B' AND ad.estado = 'A'
+    ORDER BY (ac.origen = 'P') DESC, ad.fecha DESC NULLS LAST, ad.id_acta DESC
+    LIMIT 1
+) res ON TRUE
+WHERE spl.fecha_fin_dictado >= CAST(:start_value AS date)

@@ -1,0 +1,28 @@
+-- target:   bronze.exam_inscriptions
+-- grain:    one row per (source_db, inscripcion_id)
+-- upstream: negocio.sga_insc_examen, sga_llamados_mesa, sga_mesas_examen, sga_elementos, sga_instancias,
+--           sga_planes_versiones
+-- load:     incremental on fecha_inscripcion (TIMESTAMPTZ NOT NULL, never after now), merge on the key
+-- The cursor is the inscription time, not the exam date, which lies in the future (D6).
+-- The exam date is DATE or TIMESTAMPTZ depending on the deployment: normalised to the local day.
+SELECT sie.inscripcion                  AS inscripcion_id,
+       sie.alumno,
+       sie.llamado_mesa,
+       se.elemento                      AS elemento_id,
+       se.codigo                        AS catedra_cod,
+       se.nombre                        AS catedra_nombre,
+       CAST(slm.fecha AS date)          AS fecha_mesa_examen,
+       sie.instancia                    AS instancia_id,
+       sin.nombre                       AS instancia_desc,
+       sie.plan_version                 AS plan_version_id,
+       spv.nombre                       AS plan_version_desc,
+       sie.estado                       AS estado_inscripcion,
+       sie.fecha_inscripcion
+FROM negocio.sga_insc_examen sie
+LEFT JOIN negocio.sga_llamados_mesa slm     ON slm.llamado_mesa = sie.llamado_mesa
+LEFT JOIN negocio.sga_mesas_examen sme      ON sme.mesa_examen = slm.mesa_examen
+LEFT JOIN negocio.sga_elementos se          ON se.elemento = sme.elemento
+LEFT JOIN negocio.sga_instancias sin        ON sin.instancia = sie.instancia
+LEFT JOIN negocio.sga_planes_versiones spv  ON spv.plan_version = sie.plan_version
+WHERE sie.fecha_inscripcion >= CAST(:start_value AS timestamptz)
+  AND sie.fecha_inscripcion <= now()

@@ -1,0 +1,39 @@
+-- target:   bronze.historia_academica
+-- grain:    one row per (source_db, dwh_pk); dwh_pk hashes the result's identity (student, activity,
+--           instance, origin, acta row, date) but not its grade or result, so a correction updates the row
+-- upstream: negocio.vw_hist_academica
+-- load:     incremental on fecha_cursor (the result's day; today for undated rows), merge on the key
+-- fecha is DATE in some deployments and TIMESTAMPTZ in others: it is normalised to the local day (the
+-- session time zone is pinned to America/Argentina/Buenos_Aires); the predicate stays on the raw column.
+SELECT md5(concat_ws('|', h.alumno, h.elemento, h.instancia, h.origen, h.id_acta, h.folio, h.renglon,
+                     h.comision, h.evaluacion, CAST(h.fecha AS date)))    AS dwh_pk,
+       h.persona,
+       h.alumno,
+       h.plan_version,
+       h.elemento,
+       h.elemento_revision,
+       h.actividad_codigo,
+       h.actividad_nombre,
+       h.anio_academico::integer                                          AS anio_academico,
+       h.periodo_lectivo,
+       h.turno_examen_nombre,
+       h.instancia,
+       CAST(h.fecha AS date)                                              AS fecha,
+       h.nota,
+       h.nota_descripcion,
+       h.resultado,
+       h.resultado_descripcion,
+       h.tipo,
+       h.origen,
+       h.pct_asistencia,
+       h.creditos,
+       h.id_acta,
+       h.folio,
+       h.renglon,
+       h.evaluacion,
+       h.comision,
+       h.nro_resolucion,
+       h.fecha_vigencia,
+       LEAST(COALESCE(CAST(h.fecha AS date), CURRENT_DATE), CURRENT_DATE) AS fecha_cursor
+FROM negocio.vw_hist_academica h
+WHERE h.fecha >= CAST(:start_value AS date) OR h.fecha IS NULL

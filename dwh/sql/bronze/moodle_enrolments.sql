@@ -1,0 +1,18 @@
+-- target:   bronze.moodle_enrolments
+-- grain:    one row per (source_db, user_enrolment_id)
+-- upstream: mdl_user_enrolments, mdl_enrol
+-- load:     incremental on modificado (timemodified as TIMESTAMPTZ, never after now), merge on the key
+-- Moodle times are BIGINT epoch seconds: converted explicitly; the predicate stays on the raw column.
+SELECT ue.id                                                       AS user_enrolment_id,
+       ue.userid,
+       e.courseid,
+       e.enrol                                                     AS metodo,
+       ue.status                                                   AS estado,
+       e.status                                                    AS estado_metodo,
+       to_timestamp(NULLIF(ue.timestart, 0))                       AS inicio,
+       to_timestamp(NULLIF(NULLIF(ue.timeend, 0), 2147483647))     AS fin,
+       to_timestamp(ue.timemodified)                               AS modificado
+FROM mdl_user_enrolments ue
+JOIN mdl_enrol e ON e.id = ue.enrolid
+WHERE ue.timemodified >= extract(epoch FROM CAST(:start_value AS timestamptz))
+  AND ue.timemodified <= extract(epoch FROM now())
