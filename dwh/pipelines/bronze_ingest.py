@@ -17,7 +17,9 @@ from dwh.logs import setup_logging
 from dwh.pipelines import bronze_settings
 from dwh.settings import ConfigError, SourceDatabase, dlt_state_dir, load_config, scrub_passwords, warehouse_path
 from dwh.sources.catalog import BronzeTable
-from dwh.sources.sql_resource import SchemaVariant, describe, read_sql, source_engine, table_resource
+from dwh.sources.sql_resource import (
+    SchemaVariant, describe, empty_resource, read_sql, source_engine, table_resource,
+)
 
 log = logging.getLogger("dwh.bronze")
 PIPELINE_NAME = "dwh_bronze"
@@ -58,17 +60,22 @@ def _has_state(pipeline: dlt.Pipeline, resource_name: str) -> bool:
                for s in sources.values())
 
 
+def _table_exists(warehouse: Path, table: str) -> bool:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = ? "
+                                "AND table_name = ?", [DATASET, table]).fetchone()[0])
+
+
 def _delete_source_rows(warehouse: Path, table: str, source: str) -> None:
     """Before a first (append) load of a source's history, clear any rows it left without state."""
+    if not warehouse.exists() or not _table_exists(warehouse, table):
+        return
     with duckdb.connect(str(warehouse)) as con:
-        exists = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = ? "
-                             "AND table_name = ?", [DATASET, table]).fetchone()[0]
-        if exists:
-            con.execute(f'DELETE FROM {DATASET}."{table}" WHERE source_db = ?', [source])
+        con.execute(f'DELETE FROM {DATASET}."{table}" WHERE source_db = ?', [source])
 
 
 def _resources_for(pipeline: dlt.Pipeline, warehouse: Path, source: SourceDatabase, tables: list[BronzeTable],
-                   start: dt.date, report: BronzeReport) -> list:
+                   start: dt.date, report: BronzeReport, shapes: dict) -> list:
     """Build the source's resources; a missing optional table or view is a schema variant, not a failure."""
     engine = source_engine(source)
     resources = []
@@ -91,6 +98,7 @@ def _resources_for(pipeline: dlt.Pipeline, warehouse: Path, source: SourceDataba
             first = table.incremental and not _has_state(pipeline, resource_name)
             if first:
                 _delete_source_rows(warehouse, table.name, source.name)
+            shapes[table.name] = (table, columns)
             resources.append(table_resource(table, sql, columns, engine, source.name, start=start,
                                             lag_days=bronze_settings.lag_days(table), first_load=first))
             status = "fallback" if attempt else "loaded"
@@ -136,12 +144,16 @@ def run_bronze(sources: list[SourceDatabase], tables: list[BronzeTable], warehou
         first_outcome = len(report.outcomes)
         try:
             pipeline.sync_destination()
-            resources = _resources_for(pipeline, warehouse, source, source_tables, start, report)
+            shapes: dict = {}
+            resources = _resources_for(pipeline, warehouse, source, source_tables, start, report, shapes)
+            counts = {}
             if resources:
                 pipeline.run(resources)
-                counts = pipeline.last_trace.last_normalize_info.row_counts
-            else:
-                counts = {}
+                counts = dict(pipeline.last_trace.last_normalize_info.row_counts)
+            missing = [name for name in shapes if not _table_exists(warehouse, name)]
+            if missing:
+                # A table with no rows yet still exists, with every column typed, for silver to read.
+                pipeline.run([empty_resource(*shapes[name], source.name) for name in missing])
         except Exception as exc:  # noqa: BLE001 - reported per source; the other sources go on
             message = scrub_passwords(_root_cause(exc))
             report.failed_sources[source.name] = message

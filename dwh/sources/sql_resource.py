@@ -5,6 +5,7 @@ import datetime as dt
 from typing import Any
 
 import dlt
+import pyarrow as pa
 import sqlalchemy as sa
 from dlt.sources.sql_database import sql_table
 from sqlalchemy.dialects import postgresql as pg
@@ -84,6 +85,36 @@ def initial_cursor(table: BronzeTable, start: dt.date) -> Any:
 def lag_value(table: BronzeTable, days: int) -> float:
     """dlt's lag unit follows the cursor type: days for DATE, seconds for timestamps."""
     return float(days) if table.cursor_kind == "date" else float(days * 86400)
+
+
+def _arrow_type(sa_type) -> pa.DataType:
+    if isinstance(sa_type, sa.Boolean):
+        return pa.bool_()
+    if isinstance(sa_type, (sa.Integer, sa.BigInteger, sa.SmallInteger)):
+        return pa.int64()
+    if isinstance(sa_type, sa.Float):
+        return pa.float64()
+    if isinstance(sa_type, sa.Numeric):
+        return pa.decimal128(sa_type.precision or 38, sa_type.scale or 0)
+    if isinstance(sa_type, sa.Date):
+        return pa.date32()
+    if isinstance(sa_type, sa.DateTime):
+        return pa.timestamp("us", tz="UTC" if sa_type.timezone else None)
+    if isinstance(sa_type, sa.Time):
+        return pa.time64("us")
+    return pa.string()
+
+
+def empty_resource(table: BronzeTable, columns: list[sa.Column], source_name: str) -> dlt.sources.DltResource:
+    """An empty, fully typed batch: creates the bronze table when a source has no rows for it yet."""
+    schema = pa.schema([pa.field("source_db", pa.string())] + [pa.field(c.name, _arrow_type(c.type)) for c in columns])
+    empty = schema.empty_table()
+
+    def rows():
+        yield empty
+
+    return dlt.resource(rows, name=f"{table.name}__{source_name}__empty", table_name=table.name,
+                        primary_key=["source_db", *table.key], write_disposition="append")
 
 
 def table_resource(table: BronzeTable, sql: str, columns: list[sa.Column], engine: sa.Engine, source_name: str,

@@ -1,12 +1,13 @@
 -- target:   bronze.historia_academica
--- grain:    one row per (source_db, dwh_pk); dwh_pk hashes the result's identity (student, activity,
---           instance, origin, acta row, date) but not its grade or result, so a correction updates the row
+-- grain:    one row per (source_db, dwh_pk); dwh_pk hashes the result's identity (student, plan version,
+--           activity, instance, origin, day) but not its grade or result, so a correction updates the row;
+--           the fallback file hashes the same columns, so switching views never duplicates a result
 -- upstream: negocio.vw_hist_academica
 -- load:     incremental on fecha_cursor (the result's day; today for undated rows), merge on the key
 -- fecha is DATE in some deployments and TIMESTAMPTZ in others: it is normalised to the local day (the
 -- session time zone is pinned to America/Argentina/Buenos_Aires); the predicate stays on the raw column.
-SELECT md5(concat_ws('|', h.alumno, h.elemento, h.instancia, h.origen, h.id_acta, h.folio, h.renglon,
-                     h.comision, h.evaluacion, CAST(h.fecha AS date)))    AS dwh_pk,
+SELECT md5(concat_ws('|', h.alumno, h.plan_version, h.elemento, h.instancia, h.origen,
+                     CAST(h.fecha AS date)))                              AS dwh_pk,
        h.persona,
        h.alumno,
        h.plan_version,

@@ -3,7 +3,7 @@
 -- upstream: negocio.vw_hist_academica_basica
 -- load:     incremental on fecha_cursor, merge on the key
 -- Columns the basic view lacks are typed NULLs, so the bronze table keeps one schema.
-SELECT md5(concat_ws('|', h.alumno, h.elemento, h.instancia, h.origen, NULL, NULL, NULL, NULL, NULL,
+SELECT md5(concat_ws('|', h.alumno, h.plan_version, h.elemento, h.instancia, h.origen,
                      CAST(h.fecha AS date)))                              AS dwh_pk,
        h.persona,
        h.alumno,
