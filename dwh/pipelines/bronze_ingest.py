@@ -12,6 +12,7 @@ from pathlib import Path
 
 import dlt
 import duckdb
+from dlt.pipeline.helpers import pipeline_drop
 
 from dwh.logs import setup_logging
 from dwh.pipelines import bronze_settings
@@ -66,6 +67,17 @@ def _table_exists(warehouse: Path, table: str) -> bool:
                                 "AND table_name = ?", [DATASET, table]).fetchone()[0])
 
 
+def _previous_variant(warehouse: Path, source: str, table: str) -> str | None:
+    """How the table was last read from this source: 'loaded' (main query) or 'fallback'."""
+    if not warehouse.exists() or not _table_exists(warehouse, LOG_TABLE):
+        return None
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        row = con.execute(f"SELECT status FROM {DATASET}.{LOG_TABLE} WHERE source_db = ? AND table_name = ? "
+                          "AND status IN ('loaded', 'fallback') ORDER BY started_at DESC LIMIT 1",
+                          [source, table]).fetchone()
+    return row[0] if row else None
+
+
 def _delete_source_rows(warehouse: Path, table: str, source: str) -> None:
     """Before a first (append) load of a source's history, clear any rows it left without state."""
     if not warehouse.exists() or not _table_exists(warehouse, table):
@@ -95,14 +107,21 @@ def _resources_for(pipeline: dlt.Pipeline, warehouse: Path, source: SourceDataba
                 report.outcomes.append(TableOutcome(source.name, table.name, "skipped", 0, str(variant)))
                 break
             resource_name = f"{table.name}__{source.name}"
-            first = table.incremental and not _has_state(pipeline, resource_name)
+            variant = "fallback" if attempt else "loaded"
+            has_state = _has_state(pipeline, resource_name)
+            previous = _previous_variant(warehouse, source.name, table.name)
+            # Rows read through another query variant (the fallback view) are reloaded in full.
+            first = table.incremental and (not has_state or (previous is not None and previous != variant))
             if first:
+                if has_state:
+                    log.warning("%s.%s: query variant changed (%s -> %s); reloading it in full",
+                                source.name, table.name, previous, variant)
+                    pipeline_drop(pipeline, resources=[resource_name], state_only=True)()
                 _delete_source_rows(warehouse, table.name, source.name)
             shapes[table.name] = (table, columns)
             resources.append(table_resource(table, sql, columns, engine, source.name, start=start,
                                             lag_days=bronze_settings.lag_days(table), first_load=first))
-            status = "fallback" if attempt else "loaded"
-            report.outcomes.append(TableOutcome(source.name, table.name, status, 0, path.name if attempt else ""))
+            report.outcomes.append(TableOutcome(source.name, table.name, variant, 0, path.name if attempt else ""))
             break
     return resources
 
