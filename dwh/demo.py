@@ -1,4 +1,5 @@
 """The demo: an embedded PostgreSQL, a synthetic university of about 5,000 students, and the pipeline."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -10,7 +11,8 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
-from dwh import devdb, main as pipeline
+from dwh import devdb
+from dwh import main as pipeline
 from dwh.logs import setup_logging
 from dwh.settings import PACKAGE_DIR, warehouse_path
 from dwh.synthetic.generate import TRUTH_SCHEMA, generate, write_config
@@ -55,15 +57,16 @@ def main() -> int:
     os.environ["DWH_CONFIG"] = str(DEMO_CONFIG)
     code = pipeline.main([])
     warehouse = warehouse_path()
-    lines = ["", "dwh demo", "--------",
-             "sources (embedded PostgreSQL, stop it with `make devdb-stop`):"]
+    lines = ["", "dwh demo", "--------", "sources (embedded PostgreSQL, stop it with `make devdb-stop`):"]
     lines += [f"  {s.name:<10} {s.kind:<8} {_source_rows(s.url):>12,} rows" for s in sources]
     layers = _warehouse_rows(warehouse)
     lines.append(f"warehouse: {warehouse}" + ("" if warehouse.exists() else " (not built yet)"))
     lines += [f"  {schema:<10} {rows:>12,} rows" for schema, rows in sorted(layers.items())]
-    lines += ["next:",
-              f"  DWH_CONFIG={DEMO_CONFIG} .venv/bin/python -m dwh.main    # run the pipeline again",
-              "  make test                                               # run the test suite"]
+    lines += [
+        "next:",
+        f"  DWH_CONFIG={DEMO_CONFIG} .venv/bin/python -m dwh.main    # run the pipeline again",
+        "  make test                                               # run the test suite",
+    ]
     sys.stdout.write("\n".join(lines) + "\n")
     return code
 

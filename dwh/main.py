@@ -1,4 +1,5 @@
 """Run the warehouse pipeline: bronze -> silver -> gold, each layer that is installed, in order."""
+
 from __future__ import annotations
 
 import argparse
@@ -29,8 +30,12 @@ def main(argv: list[str] | None = None) -> int:
         log.error("%s", exc)
         return 2
     layers = available_layers()
-    log.info("warehouse %s; %d sources: %s", warehouse_path(), len(sources),
-             ", ".join(f"{s.name} ({s.kind})" for s in sources))
+    log.info(
+        "warehouse %s; %d sources: %s",
+        warehouse_path(),
+        len(sources),
+        ", ".join(f"{s.name} ({s.kind})" for s in sources),
+    )
     if not layers:
         log.warning("no pipeline layer is installed yet (expected modules dwh.pipelines.%s)", "|".join(LAYERS))
     for name in layers:

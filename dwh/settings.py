@@ -69,9 +69,7 @@ def load_config(path: str | Path | None = None) -> list[SourceDatabase]:
         raise ConfigError(f"{config_path}: SOURCE_DATABASES is not defined")
     entries = namespace["SOURCE_DATABASES"]
     if not isinstance(entries, (list, tuple)):
-        raise ConfigError(
-            f"{config_path}: SOURCE_DATABASES must be a list of dicts, got {type(entries).__name__}"
-        )
+        raise ConfigError(f"{config_path}: SOURCE_DATABASES must be a list of dicts, got {type(entries).__name__}")
     if not entries:
         raise ConfigError(f"{config_path}: SOURCE_DATABASES is empty; define at least one source")
 
@@ -91,16 +89,12 @@ def load_config(path: str | Path | None = None) -> list[SourceDatabase]:
 
 def _run_config_file(config_path: Path) -> dict[str, Any]:
     if not config_path.is_file():
-        raise ConfigError(
-            f"{config_path}: config file not found (copy config.example.py there or set DWH_CONFIG)"
-        )
+        raise ConfigError(f"{config_path}: config file not found (copy config.example.py there or set DWH_CONFIG)")
     try:
         return runpy.run_path(str(config_path), run_name="dwh_config")
     except SyntaxError as exc:
         line = scrub_passwords((exc.text or "").strip())
-        raise ConfigError(
-            f"{config_path}: syntax error at line {exc.lineno}: {exc.msg}: {line}"
-        ) from None
+        raise ConfigError(f"{config_path}: syntax error at line {exc.lineno}: {exc.msg}: {line}") from None
     except Exception as exc:
         raise ConfigError(
             f"{config_path}: failed to execute: {type(exc).__name__}: {scrub_passwords(str(exc))}"
@@ -116,25 +110,18 @@ def _where(config_path: Path, index: int, name: object = None) -> str:
 
 def _parse_entry(config_path: Path, index: int, entry: object) -> SourceDatabase:
     if not isinstance(entry, dict):
-        raise ConfigError(
-            f"{_where(config_path, index)}: each entry must be a dict, got {type(entry).__name__}"
-        )
+        raise ConfigError(f"{_where(config_path, index)}: each entry must be a dict, got {type(entry).__name__}")
     where = _where(config_path, index, entry.get("name"))
     missing = sorted(REQUIRED_KEYS - entry.keys())
     if missing:
         raise ConfigError(f"{where}: missing key(s): {', '.join(missing)}")
     unknown = sorted(str(key) for key in entry.keys() - ALLOWED_KEYS)
     if unknown:
-        raise ConfigError(
-            f"{where}: unknown key(s): {', '.join(unknown)} "
-            f"(allowed: {', '.join(sorted(ALLOWED_KEYS))})"
-        )
+        raise ConfigError(f"{where}: unknown key(s): {', '.join(unknown)} (allowed: {', '.join(sorted(ALLOWED_KEYS))})")
 
     name = entry["name"]
     if not isinstance(name, str) or not _NAME_RE.match(name):
-        raise ConfigError(
-            f"{where}: name {name!r} is invalid: use only lowercase letters, digits and _"
-        )
+        raise ConfigError(f"{where}: name {name!r} is invalid: use only lowercase letters, digits and _")
     kind = entry.get("kind", DEFAULT_KIND)
     if kind not in KINDS:
         raise ConfigError(f"{where}: kind {kind!r} is invalid: expected one of {', '.join(KINDS)}")
@@ -148,7 +135,7 @@ def _resolve_conn_string(where: str, raw: object) -> str:
     origin = "conn_string"
     value = raw.strip()
     if value.startswith(ENV_PREFIX):
-        var = value[len(ENV_PREFIX):].strip()
+        var = value[len(ENV_PREFIX) :].strip()
         if not _ENV_VAR_RE.match(var):
             raise ConfigError(f"{where}: conn_string {raw!r} does not name a valid environment variable")
         value = os.environ.get(var, "").strip()

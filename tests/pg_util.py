@@ -1,4 +1,5 @@
 """Query helpers for tests that read the synthetic PostgreSQL sources."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -22,11 +23,18 @@ def scalar(url: str, sql: str, **params: Any) -> Any:
 
 def table_checksums(url: str, schema: str) -> dict[str, str]:
     """md5 of every table's rows in a fixed order, so two databases can be compared table by table."""
-    names = [r[0] for r in query(url, "SELECT table_name FROM information_schema.tables "
-                                      "WHERE table_schema = :s AND table_type = 'BASE TABLE'", s=schema)]
+    names = [
+        r[0]
+        for r in query(
+            url,
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = :s AND table_type = 'BASE TABLE'",
+            s=schema,
+        )
+    ]
     sums = {}
     for name in sorted(names):
         qualified = f"{schema}.{name}" if schema != "public" else name
-        sums[name] = scalar(url, f"SELECT md5(COALESCE(string_agg(t::text, '|' ORDER BY t::text), '')) "
-                                 f"FROM {qualified} t")
+        sums[name] = scalar(
+            url, f"SELECT md5(COALESCE(string_agg(t::text, '|' ORDER BY t::text), '')) FROM {qualified} t"
+        )
     return sums

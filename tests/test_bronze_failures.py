@@ -1,4 +1,5 @@
 """Bronze under bad conditions: failing sources, bad settings, schema variants and drift, read-only sessions."""
+
 from __future__ import annotations
 
 import pytest
@@ -39,7 +40,8 @@ def test_a_failing_source_does_not_stop_the_others(university, tmp_path):
     assert "guarani_x" in result.stderr and "no_such_guarani" in result.stderr
     assert "s3cr3t-pw" not in result.stderr + result.stdout
     assert wh_scalar(warehouse, "SELECT count(*) FROM bronze.students WHERE source_db = 'guarani_a'") == scalar(
-        good, "SELECT count(*) FROM negocio.sga_alumnos")
+        good, "SELECT count(*) FROM negocio.sga_alumnos"
+    )
     assert wh_scalar(warehouse, "SELECT count(*) FROM bronze.students WHERE source_db = 'guarani_x'") == 0
     failed = wh(warehouse, "SELECT DISTINCT status FROM bronze._dwh_load_log WHERE source_db = 'guarani_x'")
     assert failed in ([], [("failed",)])
@@ -52,18 +54,27 @@ def test_a_type_change_at_the_source_fails_cleanly_and_resumes_once_fixed(make_s
     warehouse = tmp_path / "w.duckdb"
     assert run_bronze(config, warehouse, DWH_BRONZE_RESOURCES="reinscripciones").returncode == 0
     before = wh_scalar(warehouse, "SELECT count(*) FROM bronze.reinscripciones")
-    execute(url, "ALTER TABLE negocio.sga_reinscripciones ALTER COLUMN nro_transaccion TYPE varchar(20) "
-                 "USING 'T-' || nro_transaccion::text")
-    execute(url, "INSERT INTO negocio.sga_reinscripciones (reinscripcion, alumno, anio_academico, "
-                 "fecha_reinscripcion, nro_transaccion) SELECT 990001, min(alumno), 2025, "
-                 "(SELECT max(fecha_reinscripcion) FROM negocio.sga_reinscripciones), 'T-1' FROM negocio.sga_alumnos")
+    execute(
+        url,
+        "ALTER TABLE negocio.sga_reinscripciones ALTER COLUMN nro_transaccion TYPE varchar(20) "
+        "USING 'T-' || nro_transaccion::text",
+    )
+    execute(
+        url,
+        "INSERT INTO negocio.sga_reinscripciones (reinscripcion, alumno, anio_academico, "
+        "fecha_reinscripcion, nro_transaccion) SELECT 990001, min(alumno), 2025, "
+        "(SELECT max(fecha_reinscripcion) FROM negocio.sga_reinscripciones), 'T-1' FROM negocio.sga_alumnos",
+    )
     result = run_bronze(config, warehouse, DWH_BRONZE_RESOURCES="reinscripciones")
     assert result.returncode == 1
     message = result.stderr
     assert "guarani_a" in message and "reinscripciones" in message and "nro_transaccion" in message
     assert wh_scalar(warehouse, "SELECT count(*) FROM bronze.reinscripciones") == before
-    execute(url, "ALTER TABLE negocio.sga_reinscripciones ALTER COLUMN nro_transaccion TYPE integer "
-                 "USING replace(nro_transaccion, 'T-', '')::integer")
+    execute(
+        url,
+        "ALTER TABLE negocio.sga_reinscripciones ALTER COLUMN nro_transaccion TYPE integer "
+        "USING replace(nro_transaccion, 'T-', '')::integer",
+    )
     assert run_bronze(config, warehouse, DWH_BRONZE_RESOURCES="reinscripciones").returncode == 0
     assert wh_scalar(warehouse, "SELECT count(*) FROM bronze.reinscripciones") == before + 1
 
@@ -82,14 +93,20 @@ def test_missing_views_use_the_fallback_then_skip_without_losing_history(make_sy
     assert "vw_hist_academica" in result.stderr  # the warning names what is missing
     assert wh_scalar(warehouse, "SELECT count(*) FROM bronze.historia_academica") == total
     assert wh(warehouse, "SELECT status FROM bronze._dwh_load_log WHERE table_name = 'historia_academica'") == [
-        ("fallback",)]
+        ("fallback",)
+    ]
 
     execute(url, "ALTER VIEW negocio.vw_hist_academica_basica RENAME TO vw_hist_academica_basica_hidden")
     result = run_bronze(config, warehouse, **only)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "skipped" in result.stderr
-    statuses = [r[0] for r in wh(warehouse, "SELECT status FROM bronze._dwh_load_log WHERE table_name = "
-                                            "'historia_academica' ORDER BY started_at")]
+    statuses = [
+        r[0]
+        for r in wh(
+            warehouse,
+            "SELECT status FROM bronze._dwh_load_log WHERE table_name = 'historia_academica' ORDER BY started_at",
+        )
+    ]
     assert statuses == ["fallback", "skipped"]
 
     execute(url, "ALTER VIEW negocio.vw_hist_academica_hidden RENAME TO vw_hist_academica")
@@ -128,8 +145,13 @@ def test_an_empty_table_is_created_with_its_columns(university, tmp_path):
     warehouse = tmp_path / "w.duckdb"
     assert scalar(university["guarani_a"], "SELECT count(*) FROM negocio.sga_certificados_otorg") == 0
     assert run_bronze(config, warehouse, DWH_BRONZE_RESOURCES="graduates").returncode == 0
-    columns = dict(wh(warehouse, "SELECT column_name, data_type FROM information_schema.columns "
-                                 "WHERE table_schema = 'bronze' AND table_name = 'graduates'"))
+    columns = dict(
+        wh(
+            warehouse,
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = 'bronze' AND table_name = 'graduates'",
+        )
+    )
     assert columns["fecha_egreso"] == "DATE" and columns["promedio"] == "DECIMAL(5,2)"
     assert wh_scalar(warehouse, "SELECT count(*) FROM bronze.graduates") == 0
 
@@ -138,11 +160,13 @@ def test_incremental_start_date_seeds_new_state_only(university, tmp_path):
     url = university["guarani_b"]
     config = write_config(tmp_path / "c.py", {"guarani_b": (url, "guarani")})
     warehouse = tmp_path / "w.duckdb"
-    result = run_bronze(config, warehouse, DWH_BRONZE_RESOURCES="reinscripciones",
-                        DWH_INCREMENTAL_START_DATE="2025-01-01")
+    result = run_bronze(
+        config, warehouse, DWH_BRONZE_RESOURCES="reinscripciones", DWH_INCREMENTAL_START_DATE="2025-01-01"
+    )
     assert result.returncode == 0, result.stderr[-2000:]
-    expected = scalar(url, "SELECT count(*) FROM negocio.sga_reinscripciones WHERE fecha_reinscripcion >= "
-                           "'2025-01-01 00:00-03'")
+    expected = scalar(
+        url, "SELECT count(*) FROM negocio.sga_reinscripciones WHERE fecha_reinscripcion >= '2025-01-01 00:00-03'"
+    )
     assert 0 < expected < scalar(url, "SELECT count(*) FROM negocio.sga_reinscripciones")
     assert wh_scalar(warehouse, "SELECT count(*) FROM bronze.reinscripciones") == expected
     for bad in ("2025-13-01", "01/02/2025", "tomorrow"):

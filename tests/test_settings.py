@@ -147,9 +147,7 @@ def test_unknown_key(tmp_path: Path) -> None:
 
 
 def test_bad_name(tmp_path: Path) -> None:
-    message = config_error(
-        tmp_path, f'SOURCE_DATABASES = [{{"name": "Guarani-A", "conn_string": "{GOOD_URL}"}}]'
-    )
+    message = config_error(tmp_path, f'SOURCE_DATABASES = [{{"name": "Guarani-A", "conn_string": "{GOOD_URL}"}}]')
     assert "SOURCE_DATABASES[0] ('Guarani-A')" in message and "invalid" in message
 
 
@@ -178,9 +176,7 @@ def test_bad_kind(tmp_path: Path) -> None:
 
 def test_unknown_env_var(tmp_path: Path) -> None:
     os.environ.pop("DWH_TEST_NOT_SET", None)
-    message = config_error(
-        tmp_path, 'SOURCE_DATABASES = [{"name": "a", "conn_string": "env:DWH_TEST_NOT_SET"}]'
-    )
+    message = config_error(tmp_path, 'SOURCE_DATABASES = [{"name": "a", "conn_string": "env:DWH_TEST_NOT_SET"}]')
     assert "SOURCE_DATABASES[0] ('a')" in message and "DWH_TEST_NOT_SET" in message
 
 
@@ -191,9 +187,7 @@ def test_empty_env_var(tmp_path: Path) -> None:
 
 
 def test_non_postgresql_url(tmp_path: Path) -> None:
-    message = config_error(
-        tmp_path, 'SOURCE_DATABASES = [{"name": "a", "conn_string": "mysql+pymysql://u@h/db"}]'
-    )
+    message = config_error(tmp_path, 'SOURCE_DATABASES = [{"name": "a", "conn_string": "mysql+pymysql://u@h/db"}]')
     assert "SOURCE_DATABASES[0] ('a')" in message and "PostgreSQL" in message
 
 

@@ -1,4 +1,5 @@
 """The synthetic sources are deterministic, overlap their ids across sources and look like real Guaraní."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -15,8 +16,12 @@ def twin(make_synthetic):
 
 def test_same_seed_gives_identical_databases(twin):
     first, second, _ = twin
-    for source, schema in (("guarani_a", "negocio"), ("guarani_b", "negocio"), ("moodle", "public"),
-                           ("guarani_a", "dwh_synthetic")):
+    for source, schema in (
+        ("guarani_a", "negocio"),
+        ("guarani_b", "negocio"),
+        ("moodle", "public"),
+        ("guarani_a", "dwh_synthetic"),
+    ):
         a, b = table_checksums(first[source], schema), table_checksums(second[source], schema)
         assert a == b, f"{source}.{schema}: {[t for t in a if a[t] != b.get(t)]}"
     views = "SELECT md5(string_agg(v::text, '|' ORDER BY v::text)) FROM negocio.vw_hist_academica v"
@@ -32,8 +37,10 @@ def test_another_seed_gives_other_data(twin):
 
 def test_sources_reuse_ids_for_different_people(synthetic_small):
     a, b = synthetic_small["guarani_a"], synthetic_small["guarani_b"]
-    sql = "SELECT al.alumno, al.persona, p.usuario FROM negocio.sga_alumnos al JOIN negocio.mdp_personas p " \
-          "USING (persona) ORDER BY al.alumno"
+    sql = (
+        "SELECT al.alumno, al.persona, p.usuario FROM negocio.sga_alumnos al JOIN negocio.mdp_personas p "
+        "USING (persona) ORDER BY al.alumno"
+    )
     rows_a, rows_b = query(a, sql), query(b, sql)
     alumnos_a, alumnos_b = {r[0] for r in rows_a}, {r[0] for r in rows_b}
     assert len(alumnos_a & alumnos_b) >= 350, "alumno numbers should overlap across sources"
@@ -46,16 +53,21 @@ def test_sources_reuse_ids_for_different_people(synthetic_small):
 
 
 def test_exam_dates_are_date_in_one_source_and_timestamptz_in_the_other(synthetic_small):
-    sql = "SELECT data_type FROM information_schema.columns WHERE table_schema = 'negocio' " \
-          "AND table_name = :t AND column_name = 'fecha'"
+    sql = (
+        "SELECT data_type FROM information_schema.columns WHERE table_schema = 'negocio' "
+        "AND table_name = :t AND column_name = 'fecha'"
+    )
     for table in ("sga_llamados_mesa", "vw_hist_academica"):
         assert scalar(synthetic_small["guarani_a"], sql, t=table) == "date"
         assert scalar(synthetic_small["guarani_b"], sql, t=table) == "timestamp with time zone"
     # Late exams (21:30 in Buenos Aires) fall on the next day in UTC: the time zone matters.
     b = synthetic_small["guarani_b"]
-    local = query(b, "SELECT (fecha AT TIME ZONE 'America/Argentina/Buenos_Aires')::date, "
-                     "(fecha AT TIME ZONE 'UTC')::date FROM negocio.sga_llamados_mesa "
-                     "WHERE hora_inicio = '21:30'")
+    local = query(
+        b,
+        "SELECT (fecha AT TIME ZONE 'America/Argentina/Buenos_Aires')::date, "
+        "(fecha AT TIME ZONE 'UTC')::date FROM negocio.sga_llamados_mesa "
+        "WHERE hora_inicio = '21:30'",
+    )
     assert local and all(utc_day == local_day.fromordinal(local_day.toordinal() + 1) for local_day, utc_day in local)
 
 
@@ -73,19 +85,31 @@ def test_codes_and_grades_look_like_guarani(synthetic_small):
 
 def test_history_has_the_hard_cases(synthetic_small):
     url = synthetic_small["guarani_a"]
-    twice_surveyed = scalar(url, "SELECT count(*) FROM (SELECT persona FROM negocio.mdp_datos_censales "
-                                 "GROUP BY persona HAVING count(*) > 1) t")
-    two_aspirations = scalar(url, "SELECT count(*) FROM (SELECT a.alumno FROM negocio.sga_alumnos a JOIN "
-                                  "negocio.sga_propuestas_aspira pa USING (persona, propuesta) GROUP BY a.alumno "
-                                  "HAVING count(*) > 1) t")
-    reincorporated = scalar(url, "SELECT count(DISTINCT h.alumno) FROM negocio.sga_alumnos_hist_calidad h "
-                                 "WHERE motivo_calidad = 3")
+    twice_surveyed = scalar(
+        url,
+        "SELECT count(*) FROM (SELECT persona FROM negocio.mdp_datos_censales GROUP BY persona HAVING count(*) > 1) t",
+    )
+    two_aspirations = scalar(
+        url,
+        "SELECT count(*) FROM (SELECT a.alumno FROM negocio.sga_alumnos a JOIN "
+        "negocio.sga_propuestas_aspira pa USING (persona, propuesta) GROUP BY a.alumno "
+        "HAVING count(*) > 1) t",
+    )
+    reincorporated = scalar(
+        url, "SELECT count(DISTINCT h.alumno) FROM negocio.sga_alumnos_hist_calidad h WHERE motivo_calidad = 3"
+    )
     lost = scalar(url, "SELECT count(*) FROM negocio.sga_perdida_regularidad")
     graduates = scalar(url, "SELECT count(*) FROM negocio.sga_certificados_otorg")
-    non_students = scalar(url, "SELECT count(*) FROM negocio.mdp_personas p WHERE NOT EXISTS "
-                               "(SELECT 1 FROM negocio.sga_alumnos a WHERE a.persona = p.persona)")
-    never_surveyed = scalar(url, "SELECT count(*) FROM negocio.sga_alumnos a WHERE NOT EXISTS "
-                                 "(SELECT 1 FROM negocio.mdp_datos_censales c WHERE c.persona = a.persona)")
+    non_students = scalar(
+        url,
+        "SELECT count(*) FROM negocio.mdp_personas p WHERE NOT EXISTS "
+        "(SELECT 1 FROM negocio.sga_alumnos a WHERE a.persona = p.persona)",
+    )
+    never_surveyed = scalar(
+        url,
+        "SELECT count(*) FROM negocio.sga_alumnos a WHERE NOT EXISTS "
+        "(SELECT 1 FROM negocio.mdp_datos_censales c WHERE c.persona = a.persona)",
+    )
     assert min(twice_surveyed, two_aspirations, reincorporated, lost, graduates, non_students, never_surveyed) > 0
     reins_years = scalar(url, "SELECT count(DISTINCT anio_academico) FROM negocio.sga_reinscripciones")
     assert reins_years >= 4
@@ -95,9 +119,14 @@ def test_history_has_the_hard_cases(synthetic_small):
 
 
 def test_moodle_users_log_in_with_the_persona_dni(synthetic_small):
-    dnis = {r[0] for src in ("guarani_a", "guarani_b")
-            for r in query(synthetic_small[src], "SELECT p.usuario FROM negocio.mdp_personas p JOIN "
-                                                  "negocio.sga_alumnos a USING (persona)")}
+    dnis = {
+        r[0]
+        for src in ("guarani_a", "guarani_b")
+        for r in query(
+            synthetic_small[src],
+            "SELECT p.usuario FROM negocio.mdp_personas p JOIN negocio.sga_alumnos a USING (persona)",
+        )
+    }
     users = query(synthetic_small["moodle"], "SELECT username, idnumber FROM mdl_user")
     matched = sum(1 for u, _ in users if u in dnis)
     assert matched / len(dnis) > 0.85
@@ -108,8 +137,10 @@ def test_moodle_users_log_in_with_the_persona_dni(synthetic_small):
 
 
 def test_planted_risk_drives_dropout(synthetic_small):
-    rows = query(synthetic_small["guarani_a"], "SELECT latent_risk, outcome FROM dwh_synthetic.student_truth "
-                                               "WHERE cohort <= 2022")
+    rows = query(
+        synthetic_small["guarani_a"],
+        "SELECT latent_risk, outcome FROM dwh_synthetic.student_truth WHERE cohort <= 2022",
+    )
     risk = np.array([r[0] for r in rows])
     dropped = np.array([r[1] == "dropped_out" for r in rows])
     assert 0.2 < dropped.mean() < 0.8

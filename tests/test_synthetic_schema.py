@@ -1,4 +1,5 @@
 """The synthetic sources have exactly the documented Guaraní and Moodle tables, columns and types."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -15,14 +16,22 @@ TOOL = Path(__file__).resolve().parents[1] / "tools" / "spec_to_schema.py"
 
 # Columns the bronze extraction reads (warehouse_spec.md §2, plus the Moodle resources of issue 3).
 BRONZE_NEEDS = {
-    "sga_alumnos": ["alumno", "persona", "propuesta", "plan_version", "ubicacion", "modalidad", "regular",
-                    "calidad", "legajo"],
+    "sga_alumnos": [
+        "alumno",
+        "persona",
+        "propuesta",
+        "plan_version",
+        "ubicacion",
+        "modalidad",
+        "regular",
+        "calidad",
+        "legajo",
+    ],
     "sga_propuestas_aspira": ["persona", "propuesta", "situacion_asp", "fecha_inscripcion", "tipo_ingreso"],
     "sga_situacion_aspirante": ["situacion_asp", "resultado_asp"],
     "sga_propuestas": ["propuesta", "nombre", "codigo"],
     "sga_planes_versiones": ["plan_version", "nombre"],
-    "sga_ubicaciones": ["ubicacion", "nombre", "calle", "numero", "codigo_postal", "institucion_araucano",
-                        "localidad"],
+    "sga_ubicaciones": ["ubicacion", "nombre", "calle", "numero", "codigo_postal", "institucion_araucano", "localidad"],
     "int_arau_instituciones": ["institucion_araucano", "nombre", "institucion_nombre"],
     "mug_localidades": ["localidad", "nombre", "dpto_partido"],
     "mug_dptos_partidos": ["dpto_partido", "nombre", "provincia"],
@@ -39,21 +48,64 @@ BRONZE_NEEDS = {
     "sga_eval_detalle_cursadas": ["evaluacion", "alumno", "nota_cursada", "resultado_cursada", "fecha_regular"],
     "sga_clases_asistencia_acum": ["comision", "alumno", "porc_asistencia", "total_inasistencias"],
     "mdp_datos_censales": ["dato_censal", "persona", "fecha_relevamiento"],
-    "mdp_datos_personales": ["dato_censal", "estado_civil", "unido_hecho", "situacion_padre", "situacion_madre",
-                             "cobertura_salud", "cantidad_hijos", "tipo_vivienda", "vive_con",
-                             "periodo_lectivo_localidad", "procedencia_localidad"],
-    "mdp_datos_economicos": ["dato_censal", "trabajo_existe", "trabajo_hora_sem", "beca",
-                             "costeo_estudios_familiar", "costeo_estudios_trabajo"],
+    "mdp_datos_personales": [
+        "dato_censal",
+        "estado_civil",
+        "unido_hecho",
+        "situacion_padre",
+        "situacion_madre",
+        "cobertura_salud",
+        "cantidad_hijos",
+        "tipo_vivienda",
+        "vive_con",
+        "periodo_lectivo_localidad",
+        "procedencia_localidad",
+    ],
+    "mdp_datos_economicos": [
+        "dato_censal",
+        "trabajo_existe",
+        "trabajo_hora_sem",
+        "beca",
+        "costeo_estudios_familiar",
+        "costeo_estudios_trabajo",
+    ],
     "mdp_datos_actividades": ["dato_censal", "tecnologia_int_casa", "tecnologia_pc_casa", "deportes"],
     "mdp_datos_discapacidad": ["dato_censal", "disc_auditiva", "disc_visual", "disc_motora", "disc_otra"],
     "mdp_datos_estudios": ["persona", "nivel_estudio", "institucion", "colegio"],
-    "sga_perdida_regularidad": ["perdida_regularidad", "alumno", "anio_academico", "fecha",
-                                "fecha_control_desde", "fecha_control_hasta"],
+    "sga_perdida_regularidad": [
+        "perdida_regularidad",
+        "alumno",
+        "anio_academico",
+        "fecha",
+        "fecha_control_desde",
+        "fecha_control_hasta",
+    ],
     "sga_alumnos_hist_calidad": ["alumno", "fecha", "calidad", "motivo_calidad"],
-    "vw_hist_academica": ["alumno", "elemento", "anio_academico", "periodo_lectivo", "plan_version", "instancia",
-                          "nota", "nota_descripcion", "resultado", "resultado_descripcion", "fecha", "tipo",
-                          "origen", "pct_asistencia", "creditos", "persona", "elemento_revision", "id_acta",
-                          "folio", "renglon", "evaluacion", "comision", "actividad_codigo"],
+    "vw_hist_academica": [
+        "alumno",
+        "elemento",
+        "anio_academico",
+        "periodo_lectivo",
+        "plan_version",
+        "instancia",
+        "nota",
+        "nota_descripcion",
+        "resultado",
+        "resultado_descripcion",
+        "fecha",
+        "tipo",
+        "origen",
+        "pct_asistencia",
+        "creditos",
+        "persona",
+        "elemento_revision",
+        "id_acta",
+        "folio",
+        "renglon",
+        "evaluacion",
+        "comision",
+        "actividad_codigo",
+    ],
     "vw_hist_academica_basica": ["alumno", "elemento", "anio_academico", "fecha", "nota", "resultado"],
     "sga_insc_examen": ["inscripcion", "alumno", "llamado_mesa", "instancia", "plan_version"],
     "sga_llamados_mesa": ["llamado_mesa", "mesa_examen", "fecha"],
@@ -76,9 +128,17 @@ MOODLE_NEEDS = {
 
 def _pg_type(data_type: str, char_len, num_prec, num_scale) -> str:
     """information_schema's description turned back into the documentation's spelling."""
-    simple = {"integer": "integer", "smallint": "smallint", "bigint": "bigint", "date": "date", "text": "text",
-              "uuid": "uuid", "timestamp with time zone": "timestamptz", "time without time zone": "time",
-              "double precision": "double precision"}
+    simple = {
+        "integer": "integer",
+        "smallint": "smallint",
+        "bigint": "bigint",
+        "date": "date",
+        "text": "text",
+        "uuid": "uuid",
+        "timestamp with time zone": "timestamptz",
+        "time without time zone": "time",
+        "double precision": "double precision",
+    }
     if data_type in simple:
         return simple[data_type]
     if data_type == "character varying":
@@ -91,10 +151,14 @@ def _pg_type(data_type: str, char_len, num_prec, num_scale) -> str:
 
 
 def _columns(url: str, schema: str) -> dict[tuple[str, str], tuple[str, bool]]:
-    rows = query(url, """
+    rows = query(
+        url,
+        """
         SELECT table_name, column_name, data_type, character_maximum_length, numeric_precision, numeric_scale,
                is_nullable
-        FROM information_schema.columns WHERE table_schema = :s""", s=schema)
+        FROM information_schema.columns WHERE table_schema = :s""",
+        s=schema,
+    )
     return {(t, c): (_pg_type(d, cl, p, s), n == "YES") for t, c, d, cl, p, s, n in rows}
 
 
@@ -102,8 +166,11 @@ def _documented(spec: dict, variant_tstz: bool) -> dict[tuple[str, str], tuple[s
     out = {}
     for table, facts in spec.items():
         for name, typ, nullable, _default in facts["columns"]:
-            if variant_tstz and (table, name) in {("sga_llamados_mesa", "fecha"), ("vw_hist_academica", "fecha"),
-                                                  ("vw_hist_academica_basica", "fecha")}:
+            if variant_tstz and (table, name) in {
+                ("sga_llamados_mesa", "fecha"),
+                ("vw_hist_academica", "fecha"),
+                ("vw_hist_academica_basica", "fecha"),
+            }:
                 typ = "timestamptz"
             # Views report every column as nullable; the documented DDL says the same.
             out[(table, name)] = (typ, nullable)
@@ -115,7 +182,8 @@ def test_guarani_tables_columns_and_types_match_the_documentation(synthetic_smal
     documented = _documented({**ddl.schema_facts("guarani"), **ddl.schema_facts("guarani_extra")}, tstz)
     actual = _columns(synthetic_small[source], "negocio")
     assert set(actual) == set(documented), (
-        f"missing {sorted(set(documented) - set(actual))[:10]}, extra {sorted(set(actual) - set(documented))[:10]}")
+        f"missing {sorted(set(documented) - set(actual))[:10]}, extra {sorted(set(actual) - set(documented))[:10]}"
+    )
     wrong = {k: (actual[k], documented[k]) for k in documented if actual[k][0] != documented[k][0]}
     assert not wrong, f"types differ from source_schemas.md: {wrong}"
     tables = {t for (t, _c) in actual}
@@ -140,15 +208,22 @@ def test_moodle_tables_match_the_documentation(synthetic_small):
 
 def test_documented_keys_and_indexes_exist(synthetic_small):
     url = synthetic_small["guarani_a"]
-    constraints = {r[0] for r in query(url, "SELECT conname FROM pg_constraint c JOIN pg_namespace n "
-                                            "ON n.oid = c.connamespace WHERE nspname = 'negocio'")}
+    constraints = {
+        r[0]
+        for r in query(
+            url,
+            "SELECT conname FROM pg_constraint c JOIN pg_namespace n "
+            "ON n.oid = c.connamespace WHERE nspname = 'negocio'",
+        )
+    }
     indexes = {r[0] for r in query(url, "SELECT indexname FROM pg_indexes WHERE schemaname = 'negocio'")}
     for table, facts in ddl.guarani_tables().items():
         for name, definition in facts["constraints"]:
             assert name in (indexes if "INDEX" in definition else constraints), f"{table}: {name}"
     assert "id_sga_llamados_mesa_fecha" in indexes
-    moodle = {r[0] for r in query(synthetic_small["moodle"], "SELECT indexname FROM pg_indexes "
-                                                             "WHERE schemaname = 'public'")}
+    moodle = {
+        r[0] for r in query(synthetic_small["moodle"], "SELECT indexname FROM pg_indexes WHERE schemaname = 'public'")
+    }
     assert {"mdl_user_id_pk", "mdl_logsstanlog_couanotim_ix", "mdl_user_mneuse_uix"} <= moodle
 
 

@@ -1,4 +1,5 @@
 """Transcribe the source-schema facts of shared/spec/source_schemas.md into dwh's schema JSON files."""
+
 from __future__ import annotations
 
 import argparse

@@ -1,4 +1,5 @@
 """Run the benchmarks: synthetic generation at each scale (later stages add their own measurements)."""
+
 from __future__ import annotations
 
 import argparse
@@ -35,16 +36,25 @@ def bench_generation(admin_url: str, students: int) -> dict:
     seconds = time.perf_counter() - started
     rows = sum(s.rows for s in sources)
     size = sum(_database_bytes(s.url) for s in sources)
-    peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-               resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) // 1024
-    return {"students": students, "rows": rows, "seconds": seconds, "rows_per_s": rows / seconds,
-            "db_mb": size / 2**20, "peak_rss_mb": peak}
+    peak = (
+        max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+        // 1024
+    )
+    return {
+        "students": students,
+        "rows": rows,
+        "seconds": seconds,
+        "rows_per_s": rows / seconds,
+        "db_mb": size / 2**20,
+        "peak_rss_mb": peak,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m dwh.bench", description=__doc__)
-    parser.add_argument("--students", type=int, nargs="+", default=[5000, 100000],
-                        help="scales to measure (default 5000 100000)")
+    parser.add_argument(
+        "--students", type=int, nargs="+", default=[5000, 100000], help="scales to measure (default 5000 100000)"
+    )
     parser.add_argument("--admin-url", default=None, help="PostgreSQL superuser URL (default: embedded dev server)")
     args = parser.parse_args(argv)
     setup_logging()
@@ -52,8 +62,11 @@ def main(argv: list[str] | None = None) -> int:
     results = [bench_generation(admin_url, n) for n in args.students]
     header = f"{'stage':<12}{'students':>10}{'rows':>14}{'seconds':>10}{'rows/s':>12}{'db MB':>10}{'peak RSS MB':>13}"
     lines = ["", header, "-" * len(header)]
-    lines += [f"{'generate':<12}{r['students']:>10,}{r['rows']:>14,}{r['seconds']:>10.1f}{r['rows_per_s']:>12,.0f}"
-              f"{r['db_mb']:>10,.0f}{r['peak_rss_mb']:>13,}" for r in results]
+    lines += [
+        f"{'generate':<12}{r['students']:>10,}{r['rows']:>14,}{r['seconds']:>10.1f}{r['rows_per_s']:>12,.0f}"
+        f"{r['db_mb']:>10,.0f}{r['peak_rss_mb']:>13,}"
+        for r in results
+    ]
     sys.stdout.write("\n".join(lines) + "\n")
     for r in results:
         for name in ("guarani_a", "guarani_b", "guarani_c", "moodle"):

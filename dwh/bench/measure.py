@@ -1,4 +1,5 @@
 """Run a command as a child process and measure it: wall time and peak RSS as the kernel reports them."""
+
 from __future__ import annotations
 
 import logging
@@ -75,8 +76,9 @@ def python_module(module: str, *args: str) -> list[str]:
     return [sys.executable, "-m", module, *args]
 
 
-def run_measured(cmd: list[str], log_path: Path, env: dict[str, str] | None = None,
-                 stdout_path: Path | None = None) -> Measurement:
+def run_measured(
+    cmd: list[str], log_path: Path, env: dict[str, str] | None = None, stdout_path: Path | None = None
+) -> Measurement:
     """Run cmd (stderr to log_path, stdout to stdout_path or the log) under GNU time -v when the system has it,
     else with os.wait4; both give the kernel's peak RSS of the child."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -109,5 +111,10 @@ def run_measured(cmd: list[str], log_path: Path, env: dict[str, str] | None = No
         peak_kb = int(match.group(1)) if match else 0
         with open(log_path, "a", encoding="utf-8") as err:
             err.write("\n--- " + GNU_TIME + " -v ---\n" + text)
-    return Measurement(returncode=returncode, wall_s=wall, peak_rss_mb=peak_kb / 1024,
-                       tree_rss_mb=max(tree / 2**20, peak_kb / 1024), log_path=log_path)
+    return Measurement(
+        returncode=returncode,
+        wall_s=wall,
+        peak_rss_mb=peak_kb / 1024,
+        tree_rss_mb=max(tree / 2**20, peak_kb / 1024),
+        log_path=log_path,
+    )

@@ -37,9 +37,7 @@ def create_database(admin_url: str, dbname: str, drop_existing: bool = True) -> 
     try:
         with engine.connect() as conn:
             quoted = conn.dialect.identifier_preparer.quote_identifier(dbname)
-            exists = conn.execute(
-                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": dbname}
-            ).scalar()
+            exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": dbname}).scalar()
             if exists and drop_existing:
                 # FORCE ends sessions left open by earlier runs instead of failing on them.
                 conn.execute(text(f"DROP DATABASE {quoted} WITH (FORCE)"))

@@ -1,4 +1,5 @@
 """Bronze: load every configured Guaraní and Moodle source into schema `bronze` of the warehouse with dlt."""
+
 from __future__ import annotations
 
 import argparse
@@ -11,21 +12,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import dlt
-import duckdb
 from dlt.pipeline.helpers import pipeline_drop
 
 from dwh.logs import setup_logging
-from dwh.pipelines import bronze_settings
+from dwh.pipelines import bronze_settings, bronze_warehouse
 from dwh.settings import ConfigError, SourceDatabase, dlt_state_dir, load_config, scrub_passwords, warehouse_path
 from dwh.sources.catalog import BronzeTable
 from dwh.sources.sql_resource import (
-    SchemaVariant, describe, empty_resource, read_sql, source_engine, table_resource,
+    SchemaVariant,
+    describe,
+    empty_resource,
+    read_sql,
+    source_engine,
+    table_resource,
 )
 
 log = logging.getLogger("dwh.bronze")
 PIPELINE_NAME = "dwh_bronze"
-DATASET = "bronze"
-LOG_TABLE = "_dwh_load_log"
+DATASET = bronze_warehouse.DATASET
 
 
 @dataclass
@@ -51,43 +55,31 @@ class BronzeReport:
 def make_pipeline(warehouse: Path) -> dlt.Pipeline:
     """The dlt pipeline; its working state lives beside the warehouse file, never in a home directory."""
     warehouse.parent.mkdir(parents=True, exist_ok=True)
-    return dlt.pipeline(pipeline_name=PIPELINE_NAME, pipelines_dir=str(dlt_state_dir(warehouse)),
-                        destination=dlt.destinations.duckdb(credentials=str(warehouse)), dataset_name=DATASET)
+    return dlt.pipeline(
+        pipeline_name=PIPELINE_NAME,
+        pipelines_dir=str(dlt_state_dir(warehouse)),
+        destination=dlt.destinations.duckdb(credentials=str(warehouse)),
+        dataset_name=DATASET,
+    )
 
 
 def _has_state(pipeline: dlt.Pipeline, resource_name: str) -> bool:
     sources = pipeline.state.get("sources", {})
-    return any(resource_name in s.get("resources", {}) and s["resources"][resource_name].get("incremental")
-               for s in sources.values())
+    return any(
+        resource_name in s.get("resources", {}) and s["resources"][resource_name].get("incremental")
+        for s in sources.values()
+    )
 
 
-def _table_exists(warehouse: Path, table: str) -> bool:
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = ? "
-                                "AND table_name = ?", [DATASET, table]).fetchone()[0])
-
-
-def _previous_variant(warehouse: Path, source: str, table: str) -> str | None:
-    """How the table was last read from this source: 'loaded' (main query) or 'fallback'."""
-    if not warehouse.exists() or not _table_exists(warehouse, LOG_TABLE):
-        return None
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        row = con.execute(f"SELECT status FROM {DATASET}.{LOG_TABLE} WHERE source_db = ? AND table_name = ? "
-                          "AND status IN ('loaded', 'fallback') ORDER BY started_at DESC LIMIT 1",
-                          [source, table]).fetchone()
-    return row[0] if row else None
-
-
-def _delete_source_rows(warehouse: Path, table: str, source: str) -> None:
-    """Before a first (append) load of a source's history, clear any rows it left without state."""
-    if not warehouse.exists() or not _table_exists(warehouse, table):
-        return
-    with duckdb.connect(str(warehouse)) as con:
-        con.execute(f'DELETE FROM {DATASET}."{table}" WHERE source_db = ?', [source])
-
-
-def _resources_for(pipeline: dlt.Pipeline, warehouse: Path, source: SourceDatabase, tables: list[BronzeTable],
-                   start: dt.date, report: BronzeReport, shapes: dict) -> list:
+def _resources_for(
+    pipeline: dlt.Pipeline,
+    warehouse: Path,
+    source: SourceDatabase,
+    tables: list[BronzeTable],
+    start: dt.date,
+    report: BronzeReport,
+    shapes: dict,
+) -> list:
     """Build the source's resources; a missing optional table or view is a schema variant, not a failure."""
     engine = source_engine(source)
     resources = []
@@ -109,18 +101,33 @@ def _resources_for(pipeline: dlt.Pipeline, warehouse: Path, source: SourceDataba
             resource_name = f"{table.name}__{source.name}"
             variant = "fallback" if attempt else "loaded"
             has_state = _has_state(pipeline, resource_name)
-            previous = _previous_variant(warehouse, source.name, table.name)
+            previous = bronze_warehouse.previous_variant(warehouse, source.name, table.name)
             # Rows read through another query variant (the fallback view) are reloaded in full.
             first = table.incremental and (not has_state or (previous is not None and previous != variant))
             if first:
                 if has_state:
-                    log.warning("%s.%s: query variant changed (%s -> %s); reloading it in full",
-                                source.name, table.name, previous, variant)
+                    log.warning(
+                        "%s.%s: query variant changed (%s -> %s); reloading it in full",
+                        source.name,
+                        table.name,
+                        previous,
+                        variant,
+                    )
                     pipeline_drop(pipeline, resources=[resource_name], state_only=True)()
-                _delete_source_rows(warehouse, table.name, source.name)
+                bronze_warehouse.delete_source_rows(warehouse, table.name, source.name)
             shapes[table.name] = (table, columns)
-            resources.append(table_resource(table, sql, columns, engine, source.name, start=start,
-                                            lag_days=bronze_settings.lag_days(table), first_load=first))
+            resources.append(
+                table_resource(
+                    table,
+                    sql,
+                    columns,
+                    engine,
+                    source.name,
+                    start=start,
+                    lag_days=bronze_settings.lag_days(table),
+                    first_load=first,
+                )
+            )
             report.outcomes.append(TableOutcome(source.name, table.name, variant, 0, path.name if attempt else ""))
             break
     return resources
@@ -138,18 +145,9 @@ def _finish_pending(pipeline: dlt.Pipeline) -> None:
         pipeline.abort_packages()
 
 
-def _record(warehouse: Path, report: BronzeReport, started: dt.datetime) -> None:
-    with duckdb.connect(str(warehouse)) as con:
-        con.execute(f"CREATE SCHEMA IF NOT EXISTS {DATASET}")
-        con.execute(f"CREATE TABLE IF NOT EXISTS {DATASET}.{LOG_TABLE} (run_id VARCHAR, started_at TIMESTAMPTZ, "
-                    "source_db VARCHAR, table_name VARCHAR, status VARCHAR, row_count BIGINT, message VARCHAR)")
-        rows = [(report.run_id, started, o.source, o.table, o.status, o.rows, o.message) for o in report.outcomes]
-        if rows:
-            con.executemany(f"INSERT INTO {DATASET}.{LOG_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
-
-
-def run_bronze(sources: list[SourceDatabase], tables: list[BronzeTable], warehouse: Path,
-               start: dt.date) -> BronzeReport:
+def run_bronze(
+    sources: list[SourceDatabase], tables: list[BronzeTable], warehouse: Path, start: dt.date
+) -> BronzeReport:
     """Load each source in its own dlt run, so one failing source neither blocks nor advances the others."""
     report = BronzeReport(run_id=uuid.uuid4().hex[:12])
     started = dt.datetime.now(dt.timezone.utc)
@@ -169,7 +167,7 @@ def run_bronze(sources: list[SourceDatabase], tables: list[BronzeTable], warehou
             if resources:
                 pipeline.run(resources)
                 counts = dict(pipeline.last_trace.last_normalize_info.row_counts)
-            missing = [name for name in shapes if not _table_exists(warehouse, name)]
+            missing = [name for name in shapes if not bronze_warehouse.table_exists(warehouse, name)]
             if missing:
                 # A table with no rows yet still exists, with every column typed, for silver to read.
                 pipeline.run([empty_resource(*shapes[name], source.name) for name in missing])
@@ -183,9 +181,16 @@ def run_bronze(sources: list[SourceDatabase], tables: list[BronzeTable], warehou
         for outcome in report.outcomes[first_outcome:]:
             outcome.rows = int(counts.get(outcome.table, 0))
         loaded = sum(o.rows for o in report.outcomes[first_outcome:])
-        log.info("source %s: %s rows in %d tables in %.1fs", source.name, f"{loaded:,}",
-                 len(report.outcomes) - first_outcome, time.perf_counter() - t0)
-    _record(warehouse, report, started)
+        log.info(
+            "source %s: %s rows in %d tables in %.1fs",
+            source.name,
+            f"{loaded:,}",
+            len(report.outcomes) - first_outcome,
+            time.perf_counter() - t0,
+        )
+    bronze_warehouse.record_outcomes(
+        warehouse, report.run_id, started, [(o.source, o.table, o.status, o.rows, o.message) for o in report.outcomes]
+    )
     return report
 
 

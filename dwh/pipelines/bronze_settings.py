@@ -1,4 +1,5 @@
 """Bronze run settings from the environment: tables to load, first cursor value, look-back windows, dlt."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -10,8 +11,11 @@ from dwh.sources.catalog import TABLES, BronzeTable
 
 DEFAULT_START = dt.date(1900, 1, 1)
 # dwh documents DLT__<STAGE>__WORKERS; dlt itself reads <STAGE>__WORKERS.
-_WORKER_VARS = {"DLT__EXTRACT__WORKERS": "EXTRACT__WORKERS", "DLT__NORMALIZE__WORKERS": "NORMALIZE__WORKERS",
-                "DLT__LOAD__WORKERS": "LOAD__WORKERS"}
+_WORKER_VARS = {
+    "DLT__EXTRACT__WORKERS": "EXTRACT__WORKERS",
+    "DLT__NORMALIZE__WORKERS": "NORMALIZE__WORKERS",
+    "DLT__LOAD__WORKERS": "LOAD__WORKERS",
+}
 # Bounded memory: one load job at a time, rotated intermediate files, a capped DuckDB.
 _DLT_DEFAULTS = {
     "LOAD__AUTO_ABORT_ON_TERMINAL_ERROR": "true",
@@ -32,8 +36,9 @@ def selected_tables(env: dict[str, str] | None = None) -> list[BronzeTable]:
     valid = [t.name for t in TABLES]
     unknown = [name for name in wanted if name not in valid]
     if unknown:
-        raise ConfigError(f"DWH_BRONZE_RESOURCES: unknown resource(s) {', '.join(unknown)}; "
-                          f"valid names: {', '.join(valid)}")
+        raise ConfigError(
+            f"DWH_BRONZE_RESOURCES: unknown resource(s) {', '.join(unknown)}; valid names: {', '.join(valid)}"
+        )
     return [t for t in TABLES if t.name in wanted]
 
 

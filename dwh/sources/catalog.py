@@ -1,4 +1,5 @@
 """The bronze tables: which SQL file feeds each, from which kind of source, and how it loads."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -47,8 +48,16 @@ TABLES: tuple[BronzeTable, ...] = (
     BronzeTable("census", "guarani", ("dato_censal",), "fecha_cambio", "date", 30),
     BronzeTable("perdida_regularidades", "guarani", ("perdida_regularidad",), "fecha", "date", 30),
     BronzeTable("alumnos_hist_calidad", "guarani", ("alumno", "fecha"), "fecha", "timestamptz", 30),
-    BronzeTable("historia_academica", "guarani", ("dwh_pk",), "fecha_cursor", "date", 60, optional=True,
-                fallback="historia_academica_fallback"),
+    BronzeTable(
+        "historia_academica",
+        "guarani",
+        ("dwh_pk",),
+        "fecha_cursor",
+        "date",
+        60,
+        optional=True,
+        fallback="historia_academica_fallback",
+    ),
     BronzeTable("exam_inscriptions", "guarani", ("inscripcion_id",), "fecha_inscripcion", "timestamptz", 60),
     BronzeTable("course_inscriptions", "guarani", ("inscripcion_id",), "fecha_inscripcion", "timestamptz", 60),
     BronzeTable("reinscripciones", "guarani", ("reinscripcion",), "fecha_reinscripcion", "timestamptz", 30),

@@ -1,4 +1,5 @@
 """A hand-written SQL file as a typed dlt resource: one resource per (table, source database)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -46,8 +47,11 @@ class SchemaVariant(Exception):
 def source_engine(source: SourceDatabase) -> sa.Engine:
     """Read-only sessions with the time zone pinned, so date casts of TIMESTAMPTZ give the local day."""
     options = f"-c default_transaction_read_only=on -c TimeZone={SOURCE_TIME_ZONE}"
-    return sa.create_engine(source.conn_string, poolclass=sa.pool.NullPool,
-                            connect_args={"options": options, "application_name": "dwh_bronze"})
+    return sa.create_engine(
+        source.conn_string,
+        poolclass=sa.pool.NullPool,
+        connect_args={"options": options, "application_name": "dwh_bronze"},
+    )
 
 
 def read_sql(path) -> str:
@@ -113,17 +117,32 @@ def empty_resource(table: BronzeTable, columns: list[sa.Column], source_name: st
     def rows():
         yield empty
 
-    return dlt.resource(rows, name=f"{table.name}__{source_name}__empty", table_name=table.name,
-                        primary_key=["source_db", *table.key], write_disposition="append")
+    return dlt.resource(
+        rows,
+        name=f"{table.name}__{source_name}__empty",
+        table_name=table.name,
+        primary_key=["source_db", *table.key],
+        write_disposition="append",
+    )
 
 
-def table_resource(table: BronzeTable, sql: str, columns: list[sa.Column], engine: sa.Engine, source_name: str,
-                   *, start: dt.date, lag_days: int, first_load: bool) -> dlt.sources.DltResource:
+def table_resource(
+    table: BronzeTable,
+    sql: str,
+    columns: list[sa.Column],
+    engine: sa.Engine,
+    source_name: str,
+    *,
+    start: dt.date,
+    lag_days: int,
+    first_load: bool,
+) -> dlt.sources.DltResource:
     """sql_table over the SQL as a typed subquery; incremental tables merge on (source_db, key)."""
     resource_name = f"{table.name}__{source_name}"
     metadata = sa.MetaData()
-    sa.Table(resource_name, metadata, sa.Column("source_db", sa.String()),
-             *[sa.Column(c.name, c.type) for c in columns])
+    sa.Table(
+        resource_name, metadata, sa.Column("source_db", sa.String()), *[sa.Column(c.name, c.type) for c in columns]
+    )
 
     def as_subquery(_table: sa.Table):
         text = sa.text(sql)
@@ -136,9 +155,12 @@ def table_resource(table: BronzeTable, sql: str, columns: list[sa.Column], engin
     incremental = None
     query_adapter = None
     if table.incremental:
-        incremental = dlt.sources.incremental(table.cursor, initial_value=initial_cursor(table, start),
-                                              lag=lag_value(table, lag_days) if lag_days else None,
-                                              range_start="closed")
+        incremental = dlt.sources.incremental(
+            table.cursor,
+            initial_value=initial_cursor(table, start),
+            lag=lag_value(table, lag_days) if lag_days else None,
+            range_start="closed",
+        )
 
         def query_adapter(query, _table, incremental=None, engine=None):
             low, _high = incremental.get_current_range()
@@ -153,8 +175,18 @@ def table_resource(table: BronzeTable, sql: str, columns: list[sa.Column], engin
     else:
         disposition, merge_key = {"disposition": "merge", "strategy": "delete-insert"}, None
     resource = sql_table(
-        credentials=engine, table=resource_name, metadata=metadata, table_adapter_callback=as_subquery,
-        query_adapter_callback=query_adapter, incremental=incremental, backend="pyarrow", chunk_size=CHUNK_ROWS,
-        reflection_level="full", write_disposition=disposition, primary_key=primary_key, merge_key=merge_key)
+        credentials=engine,
+        table=resource_name,
+        metadata=metadata,
+        table_adapter_callback=as_subquery,
+        query_adapter_callback=query_adapter,
+        incremental=incremental,
+        backend="pyarrow",
+        chunk_size=CHUNK_ROWS,
+        reflection_level="full",
+        write_disposition=disposition,
+        primary_key=primary_key,
+        merge_key=merge_key,
+    )
     resource.apply_hints(table_name=table.name, schema_contract={"data_type": "freeze"})
     return resource

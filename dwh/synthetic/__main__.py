@@ -1,4 +1,5 @@
 """Command line: generate a synthetic university (Guaraní sources + Moodle) on a PostgreSQL server."""
+
 from __future__ import annotations
 
 import argparse
@@ -21,12 +22,19 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--sources", type=int, default=2, help="Guaraní sources, 1 to 3 (default 2)")
     p.add_argument("--years", type=int, default=6, help="years of history, one cohort per year (default 6)")
     p.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
-    p.add_argument("--until", type=dt.date.fromisoformat, default=dt.date.today(),
-                   help="snapshot date YYYY-MM-DD: nothing after it exists (default today)")
+    p.add_argument(
+        "--until",
+        type=dt.date.fromisoformat,
+        default=dt.date.today(),
+        help="snapshot date YYYY-MM-DD: nothing after it exists (default today)",
+    )
     p.add_argument("--no-moodle", action="store_true", help="do not create the Moodle database")
     p.add_argument("--moodle-years", type=int, default=3, help="academic years with Moodle activity (default 3)")
-    p.add_argument("--admin-url", default=None,
-                   help="superuser SQLAlchemy URL of the server (default: start the embedded dev server)")
+    p.add_argument(
+        "--admin-url",
+        default=None,
+        help="superuser SQLAlchemy URL of the server (default: start the embedded dev server)",
+    )
     p.add_argument("--db-prefix", default="", help="prefix for the database names (default none)")
     p.add_argument("--jobs", type=int, default=2, help="sources generated in parallel (default 2)")
     p.add_argument("--write-config", type=Path, default=None, help="write a dwh config file for these sources")
@@ -37,8 +45,15 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     setup_logging()
     try:
-        cfg = GeneratorConfig(students=args.students, sources=args.sources, years=args.years, seed=args.seed,
-                              until=args.until, moodle=not args.no_moodle, moodle_years=args.moodle_years)
+        cfg = GeneratorConfig(
+            students=args.students,
+            sources=args.sources,
+            years=args.years,
+            seed=args.seed,
+            until=args.until,
+            moodle=not args.no_moodle,
+            moodle_years=args.moodle_years,
+        )
     except ValueError as exc:
         log.error("invalid option: %s", exc)
         return 2

@@ -1,4 +1,5 @@
 """Small helpers that turn numpy arrays into typed Arrow columns for COPY."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -46,8 +47,9 @@ def from_rows(names: list[str], rows: list[tuple]) -> pa.Table:
     return pa.table({name: pa.array([row[i] for row in rows]) for i, name in enumerate(names)})
 
 
-_GRADE_TEXT = np.array([f"{h // 2}" if h % 2 == 0 else f"{h / 2:.2f}".replace(".", ",") for h in range(21)]
-                       + [None], dtype=object)
+_GRADE_TEXT = np.array(
+    [f"{h // 2}" if h % 2 == 0 else f"{h / 2:.2f}".replace(".", ",") for h in range(21)] + [None], dtype=object
+)
 
 
 def grade_strings(grades: np.ndarray) -> np.ndarray:

@@ -1,4 +1,5 @@
 """DDL of the synthetic sources, written from the documented schema facts (schema/*.json)."""
+
 from __future__ import annotations
 
 import json
@@ -66,8 +67,10 @@ def guarani_post_load_sql(timestamptz_dates: bool, with_certificates: bool = Tru
                 keys.append(f"ALTER TABLE negocio.{table} ADD CONSTRAINT {cname} {definition}")
         for name, _typ, _null, default in spec["columns"]:
             if default and (seq := _SEQ.search(default)):
-                sequences.append(f"SELECT setval('{seq.group(1)}', "
-                                 f"(SELECT COALESCE(max({name}), 0) + 1 FROM negocio.{table}), false)")
+                sequences.append(
+                    f"SELECT setval('{seq.group(1)}', "
+                    f"(SELECT COALESCE(max({name}), 0) + 1 FROM negocio.{table}), false)"
+                )
     views = resources.files("dwh.synthetic").joinpath("views.sql").read_text(encoding="utf-8")
     fecha_type = "timestamptz" if timestamptz_dates else "date"
     return keys + indexes + foreign + [views.replace("{fecha_type}", fecha_type)] + sequences
@@ -89,9 +92,11 @@ MOODLE_INDEXES = {
     "course": [(["category"], "ix"), (["idnumber"], "ix"), (["shortname"], "ix")],
     "enrol": [(["courseid"], "ix"), (["enrol"], "ix")],
     "user_enrolments": [(["enrolid", "userid"], "uix"), (["userid"], "ix")],
-    "logstore_standard_log": [(["timecreated"], "ix"), (["courseid", "anonymous", "timecreated"], "ix"),
-                              (["userid", "contextlevel", "contextinstanceid", "crud", "edulevel", "timecreated"],
-                               "ix")],
+    "logstore_standard_log": [
+        (["timecreated"], "ix"),
+        (["courseid", "anonymous", "timecreated"], "ix"),
+        (["userid", "contextlevel", "contextinstanceid", "crud", "edulevel", "timecreated"], "ix"),
+    ],
     "attendance": [(["course"], "ix")],
     "attendance_sessions": [(["attendanceid"], "ix"), (["sessdate"], "ix")],
     "attendance_log": [(["sessionid"], "ix"), (["studentid"], "ix"), (["statusid"], "ix")],
@@ -129,7 +134,8 @@ def moodle_post_load_sql() -> list[str]:
         stmts.append(f"ALTER TABLE {table} ADD CONSTRAINT {moodle_index_name(short, ['id'], 'pk')} PRIMARY KEY (id)")
         for fields, suffix in MOODLE_INDEXES.get(short, []):
             unique = "UNIQUE " if suffix == "uix" else ""
-            stmts.append(f"CREATE {unique}INDEX {moodle_index_name(short, fields, suffix)} ON {table} "
-                         f"({', '.join(fields)})")
+            stmts.append(
+                f"CREATE {unique}INDEX {moodle_index_name(short, fields, suffix)} ON {table} ({', '.join(fields)})"
+            )
         stmts.append(f"SELECT setval('{table}_id_seq', (SELECT COALESCE(max(id), 0) + 1 FROM {table}), false)")
     return stmts

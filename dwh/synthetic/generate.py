@@ -1,4 +1,5 @@
 """Generate the synthetic university: simulate, build rows and load every source database."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -46,9 +47,11 @@ def is_timestamptz_variant(index: int) -> bool:
 
 def _truth_tables(cfg: GeneratorConfig, world: SourceWorld, ids: dict, counts: dict[str, int]) -> dict[str, pa.Table]:
     st = world.students
-    n = st["z"].size
-    outcome = np.select([st["state"] == GRADUATED, st["state"] == DROPPED, st["state"] == PAUSED,
-                         st["state"] == ACTIVE], ["graduated", "dropped_out", "stopped_out", "active"], "not_entered")
+    outcome = np.select(
+        [st["state"] == GRADUATED, st["state"] == DROPPED, st["state"] == PAUSED, st["state"] == ACTIVE],
+        ["graduated", "dropped_out", "stopped_out", "active"],
+        "not_entered",
+    )
     outcome = np.where((outcome == "graduated") & (st["graduation_day"] < 0), "active", outcome)
     starts = np.array([day_number(semester_start(s, cfg.first_year)) for s in range(cfg.n_semesters + 4)])
     dsem = st["dropout_sem"]
@@ -56,24 +59,45 @@ def _truth_tables(cfg: GeneratorConfig, world: SourceWorld, ids: dict, counts: d
     dsem = np.where(late, -1, dsem)
     outcome = np.where(late & (outcome == "dropped_out"), "active", outcome)
     t = world.truth
-    params = {"students": cfg.students, "sources": cfg.sources, "years": cfg.years, "seed": cfg.seed,
-              "until": cfg.until.isoformat(), "moodle": cfg.moodle, "generator_version": 1}
+    params = {
+        "students": cfg.students,
+        "sources": cfg.sources,
+        "years": cfg.years,
+        "seed": cfg.seed,
+        "until": cfg.until.isoformat(),
+        "moodle": cfg.moodle,
+        "generator_version": 1,
+    }
     return {
         "student_truth": table(
-            alumno=ints(ids["alumno"]), persona=ints(ids["persona"]), cohort=ints(st["cohort"]),
-            propuesta=ints(st["propuesta"] + 1), latent_risk=floats(st["z"]), ability=floats(st["ability"]),
-            engagement=floats(st["engagement"]), outcome=texts(outcome.astype(object)),
-            dropout_semester=ints(dsem, null=dsem < 0), dropout_semester_start=dates(starts[np.maximum(dsem, 0)], null=dsem < 0),
-            graduation_date=dates(np.maximum(st["graduation_day"], 0), null=st["graduation_day"] < 0)),
+            alumno=ints(ids["alumno"]),
+            persona=ints(ids["persona"]),
+            cohort=ints(st["cohort"]),
+            propuesta=ints(st["propuesta"] + 1),
+            latent_risk=floats(st["z"]),
+            ability=floats(st["ability"]),
+            engagement=floats(st["engagement"]),
+            outcome=texts(outcome.astype(object)),
+            dropout_semester=ints(dsem, null=dsem < 0),
+            dropout_semester_start=dates(starts[np.maximum(dsem, 0)], null=dsem < 0),
+            graduation_date=dates(np.maximum(st["graduation_day"], 0), null=st["graduation_day"] < 0),
+        ),
         "semester_truth": table(
-            alumno=ints(ids["alumno"][t["stu"]]), semester=ints(t["sem"]),
-            anio_academico=ints(cfg.first_year + t["sem"] // 2), cuatrimestre=ints(t["sem"] % 2 + 1),
-            semester_start=dates(starts[t["sem"]]), next_semester_hazard=floats(t["hazard"]),
-            latent_risk=floats(t["z"])),
-        "generation": table(key=texts(np.array(list(params), dtype=object)),
-                            value=texts(np.array([str(v) for v in params.values()], dtype=object))),
-        "table_counts": table(table_name=texts(np.array(list(counts), dtype=object)),
-                              row_count=ints(np.array(list(counts.values())))),
+            alumno=ints(ids["alumno"][t["stu"]]),
+            semester=ints(t["sem"]),
+            anio_academico=ints(cfg.first_year + t["sem"] // 2),
+            cuatrimestre=ints(t["sem"] % 2 + 1),
+            semester_start=dates(starts[t["sem"]]),
+            next_semester_hazard=floats(t["hazard"]),
+            latent_risk=floats(t["z"]),
+        ),
+        "generation": table(
+            key=texts(np.array(list(params), dtype=object)),
+            value=texts(np.array([str(v) for v in params.values()], dtype=object)),
+        ),
+        "table_counts": table(
+            table_name=texts(np.array(list(counts), dtype=object)), row_count=ints(np.array(list(counts.values())))
+        ),
     }
 
 
@@ -97,13 +121,22 @@ def _generate_guarani(cfg: GeneratorConfig, index: int, n: int, url: str) -> tup
     tstz = is_timestamptz_variant(index)
     tables, ids = build_guarani(world, index * DNI_SPACING, tstz)
     ordered = {name: tables[name] for name in ddl.guarani_tables()}
-    counts = load.load_database(url, ddl.guarani_create_sql(tstz), ordered, ddl.guarani_post_load_sql(tstz),
-                                "negocio")
+    counts = load.load_database(url, ddl.guarani_create_sql(tstz), ordered, ddl.guarani_post_load_sql(tstz), "negocio")
     load.load_database(url, _TRUTH_DDL, _truth_tables(cfg, world, ids, counts), [], TRUTH_SCHEMA)
-    log.info("source %s: %s students, %s rows in %.1fs", SOURCE_NAMES[index], f"{n:,}",
-             f"{sum(counts.values()):,}", time.perf_counter() - started)
-    link = MoodleLink(world=world, source_name=SOURCE_NAMES[index], usuario=ids["usuario"],
-                      has_usuario=ids["has_usuario"], elemento_codes=ids["elemento_codes"])
+    log.info(
+        "source %s: %s students, %s rows in %.1fs",
+        SOURCE_NAMES[index],
+        f"{n:,}",
+        f"{sum(counts.values()):,}",
+        time.perf_counter() - started,
+    )
+    link = MoodleLink(
+        world=world,
+        source_name=SOURCE_NAMES[index],
+        usuario=ids["usuario"],
+        has_usuario=ids["has_usuario"],
+        elemento_codes=ids["elemento_codes"],
+    )
     return link, sum(counts.values())
 
 
@@ -120,22 +153,35 @@ def generate(cfg: GeneratorConfig, admin_url: str, db_prefix: str = "", jobs: in
     if cfg.moodle:
         moodle_url = devdb.create_database(admin_url, db_prefix + MOODLE_NAME, drop_existing=True)
         moodle_from = max(cfg.first_year, cfg.last_year - cfg.moodle_years + 1)
-        tables = build_moodle([r[0] for r in results], cfg.seed, cfg.first_year, moodle_from,
-                              cfg.moodle_events_per_course)
+        tables = build_moodle(
+            [r[0] for r in results], cfg.seed, cfg.first_year, moodle_from, cfg.moodle_events_per_course
+        )
         ordered = {name: tables.get(name) for name in ddl.schema_facts("moodle")}
-        counts = load.load_database(moodle_url, ddl.moodle_create_sql(),
-                                    {k: v for k, v in ordered.items() if v is not None},
-                                    ddl.moodle_post_load_sql(), None)
+        counts = load.load_database(
+            moodle_url,
+            ddl.moodle_create_sql(),
+            {k: v for k, v in ordered.items() if v is not None},
+            ddl.moodle_post_load_sql(),
+            None,
+        )
         out.append(GeneratedSource(MOODLE_NAME, "moodle", moodle_url, sum(counts.values())))
-    log.info("generated %s students in %d sources (%s rows) in %.1fs", f"{cfg.students:,}", len(out),
-             f"{sum(s.rows for s in out):,}", time.perf_counter() - started)
+    log.info(
+        "generated %s students in %d sources (%s rows) in %.1fs",
+        f"{cfg.students:,}",
+        len(out),
+        f"{sum(s.rows for s in out):,}",
+        time.perf_counter() - started,
+    )
     return out
 
 
 def write_config(path, sources: list[GeneratedSource]) -> None:
     """A dwh config file pointing at the generated databases."""
-    lines = ['"""dwh sources: the synthetic university made by `python -m dwh.synthetic`."""', "",
-             "SOURCE_DATABASES = ["]
+    lines = [
+        '"""dwh sources: the synthetic university made by `python -m dwh.synthetic`."""',
+        "",
+        "SOURCE_DATABASES = [",
+    ]
     for s in sources:
         lines.append(f'    {{"name": "{s.name}", "conn_string": "{s.url}", "kind": "{s.kind}"}},')
     lines.append("]")

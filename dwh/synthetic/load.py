@@ -1,4 +1,5 @@
 """Bulk-load Arrow tables into PostgreSQL with COPY, then add keys and indexes."""
+
 from __future__ import annotations
 
 import io
@@ -35,8 +36,9 @@ def copy_table(cursor, qualified: str, data: pa.Table) -> None:
         cursor.copy_expert(sql, buffer)
 
 
-def load_database(url: str, create_sql: str, tables: dict[str, pa.Table], post_sql: Iterable[str],
-                  schema: str | None) -> dict[str, int]:
+def load_database(
+    url: str, create_sql: str, tables: dict[str, pa.Table], post_sql: Iterable[str], schema: str | None
+) -> dict[str, int]:
     """Create the schema, COPY every table, run the post-load statements and ANALYZE, in one transaction."""
     started = time.perf_counter()
     conn = raw_connection(url)
@@ -56,8 +58,13 @@ def load_database(url: str, create_sql: str, tables: dict[str, pa.Table], post_s
         conn.autocommit = True
         for name in tables:
             cur.execute(f"ANALYZE {schema}.{name}" if schema else f"ANALYZE {name}")
-        log.info("loaded %s rows into %s tables (copy %.1fs, keys and indexes %.1fs)",
-                 f"{sum(counts.values()):,}", len(counts), copied - started, time.perf_counter() - copied)
+        log.info(
+            "loaded %s rows into %s tables (copy %.1fs, keys and indexes %.1fs)",
+            f"{sum(counts.values()):,}",
+            len(counts),
+            copied - started,
+            time.perf_counter() - copied,
+        )
         return counts
     finally:
         conn.close()

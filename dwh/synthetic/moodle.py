@@ -1,4 +1,5 @@
 """Moodle rows (users, courses, enrolments, standard log, mod_attendance) for the simulated students."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -27,8 +28,9 @@ class MoodleLink:
     elemento_codes: np.ndarray
 
 
-def build_moodle(links: list[MoodleLink], seed: int, first_year: int, moodle_from: int,
-                 events_per_course: float) -> dict[str, pa.Table]:
+def build_moodle(
+    links: list[MoodleLink], seed: int, first_year: int, moodle_from: int, events_per_course: float
+) -> dict[str, pa.Table]:
     """One Moodle site shared by all sources; courses exist from academic year moodle_from on."""
     rng = np.random.default_rng([seed, 99])
     out: dict[str, pa.Table] = {}
@@ -61,13 +63,19 @@ def build_moodle(links: list[MoodleLink], seed: int, first_year: int, moodle_fro
     usernames = np.r_[np.array(["guest", "admin"]), np.concatenate(names)]
     nu = usernames.size
     out["mdl_user"] = table(
-        id=ints(np.arange(nu) + 1), auth=texts(np.where(np.arange(nu) == 0, "manual", "ldap").astype(object)),
-        confirmed=ints(np.ones(nu)), mnethostid=ints(np.ones(nu)), username=texts(usernames.astype(object)),
+        id=ints(np.arange(nu) + 1),
+        auth=texts(np.where(np.arange(nu) == 0, "manual", "ldap").astype(object)),
+        confirmed=ints(np.ones(nu)),
+        mnethostid=ints(np.ones(nu)),
+        username=texts(usernames.astype(object)),
         password=texts(const("not cached", nu)),
         idnumber=texts(np.r_[np.array(["", ""]), np.concatenate(idnumbers)].astype(object)),
-        deleted=ints(np.r_[0, 0, np.concatenate(deleted)]), suspended=ints(np.r_[0, 0, np.concatenate(suspended)]),
-        lang=texts(const("es", nu)), timezone=texts(const("America/Argentina/Buenos_Aires", nu)),
-        timecreated=ints(np.r_[0, 0, np.concatenate(created)]))
+        deleted=ints(np.r_[0, 0, np.concatenate(deleted)]),
+        suspended=ints(np.r_[0, 0, np.concatenate(suspended)]),
+        lang=texts(const("es", nu)),
+        timezone=texts(const("America/Argentina/Buenos_Aires", nu)),
+        timecreated=ints(np.r_[0, 0, np.concatenate(created)]),
+    )
     teacher_ids = np.arange(n_teachers) + (nu - n_teachers + 1)
 
     # Courses: one per source, subject and cuatrimestre, from moodle_from on.
@@ -79,8 +87,18 @@ def build_moodle(links: list[MoodleLink], seed: int, first_year: int, moodle_fro
         keep = (year >= moodle_from) & (user_of[s][c["stu"]] > 0)
         idx = np.flatnonzero(keep)
         elemento = st["propuesta"][c["stu"][idx]] * SUBJECTS_PER_PLAN + c["subj"][idx]
-        rows.append((s, idx, elemento, c["sem"][idx], user_of[s][c["stu"][idx]], c["att"][idx], c["result"][idx],
-                     st["engagement"][c["stu"][idx]]))
+        rows.append(
+            (
+                s,
+                idx,
+                elemento,
+                c["sem"][idx],
+                user_of[s][c["stu"][idx]],
+                c["att"][idx],
+                c["result"][idx],
+                st["engagement"][c["stu"][idx]],
+            )
+        )
     src = np.concatenate([np.full(r[1].size, r[0]) for r in rows])
     elemento = np.concatenate([r[2] for r in rows])
     sem = np.concatenate([r[3] for r in rows])
@@ -95,8 +113,16 @@ def build_moodle(links: list[MoodleLink], seed: int, first_year: int, moodle_fro
     c_src = course_uniq // 100000 // 1000
     c_sem = (course_uniq // 100000) % 1000
     c_el = course_uniq % 100000
-    codes = np.concatenate([[links[s].elemento_codes[e] for s, e in zip(c_src[c_src == i], c_el[c_src == i])]
-                            for i in range(len(links))]).astype(str) if nc else np.array([], str)
+    codes = (
+        np.concatenate(
+            [
+                [links[s].elemento_codes[e] for s, e in zip(c_src[c_src == i], c_el[c_src == i])]
+                for i in range(len(links))
+            ]
+        ).astype(str)
+        if nc
+        else np.array([], str)
+    )
     year_label = (first_year + c_sem // 2).astype(str)
     cuat = np.char.add("C", (c_sem % 2 + 1).astype(str))
     shortname = np.char.add(np.char.add(np.char.add(codes, "-"), year_label), np.char.add("-", cuat))
@@ -108,54 +134,100 @@ def build_moodle(links: list[MoodleLink], seed: int, first_year: int, moodle_fro
     categories = np.unique(c_src * 100 + c_el // SUBJECTS_PER_PLAN)
     out["mdl_course_categories"] = table(
         id=ints(np.arange(categories.size) + 1),
-        name=texts(np.array([f"{links[int(k // 100)].source_name} / propuesta {int(k % 100) + 1}" for k in categories],
-                            dtype=object)),
-        idnumber=texts(np.array([f"{links[int(k // 100)].source_name}:{int(k % 100) + 1}" for k in categories],
-                                dtype=object)),
-        parent=ints(np.zeros(categories.size)), sortorder=ints(np.arange(categories.size) * 10000),
-        visible=ints(np.ones(categories.size)), path=texts(np.char.add("/", (np.arange(categories.size) + 1).astype(str)).astype(object)),
-        depth=ints(np.ones(categories.size)))
+        name=texts(
+            np.array(
+                [f"{links[int(k // 100)].source_name} / propuesta {int(k % 100) + 1}" for k in categories], dtype=object
+            )
+        ),
+        idnumber=texts(
+            np.array([f"{links[int(k // 100)].source_name}:{int(k % 100) + 1}" for k in categories], dtype=object)
+        ),
+        parent=ints(np.zeros(categories.size)),
+        sortorder=ints(np.arange(categories.size) * 10000),
+        visible=ints(np.ones(categories.size)),
+        path=texts(np.char.add("/", (np.arange(categories.size) + 1).astype(str)).astype(object)),
+        depth=ints(np.ones(categories.size)),
+    )
     cat_of = np.searchsorted(categories, c_src * 100 + c_el // SUBJECTS_PER_PLAN) + 1
     out["mdl_course"] = table(
         id=ints(np.r_[1, np.arange(nc) + 2]),
-        category=ints(np.r_[0, cat_of]), sortorder=ints(np.r_[0, np.arange(nc) + 1]),
+        category=ints(np.r_[0, cat_of]),
+        sortorder=ints(np.r_[0, np.arange(nc) + 1]),
         fullname=texts(np.r_[np.array(["Campus virtual"]), shortname].astype(object)),
         shortname=texts(np.r_[np.array(["campus"]), shortname].astype(object)),
-        idnumber=texts(np.r_[np.array([""]), np.char.add(np.char.add(source_names[c_src], ":"), shortname)].astype(object)),
-        format=texts(const("topics", nc + 1)), startdate=ints(np.r_[0, c_start]), enddate=ints(np.r_[0, c_end]),
-        visible=ints(np.ones(nc + 1)), timecreated=ints(np.r_[0, c_start - 30 * 86400]),
-        timemodified=ints(np.r_[0, c_start - 30 * 86400]))
+        idnumber=texts(
+            np.r_[np.array([""]), np.char.add(np.char.add(source_names[c_src], ":"), shortname)].astype(object)
+        ),
+        format=texts(const("topics", nc + 1)),
+        startdate=ints(np.r_[0, c_start]),
+        enddate=ints(np.r_[0, c_end]),
+        visible=ints(np.ones(nc + 1)),
+        timecreated=ints(np.r_[0, c_start - 30 * 86400]),
+        timemodified=ints(np.r_[0, c_start - 30 * 86400]),
+    )
     # Enrolment: one manual instance per course.
-    out["mdl_enrol"] = table(id=ints(np.arange(nc) + 1), enrol=texts(const("manual", nc)), status=ints(np.zeros(nc)),
-                             courseid=ints(np.arange(nc) + 2), roleid=ints(np.full(nc, 5)),
-                             timecreated=ints(c_start - 30 * 86400), timemodified=ints(c_start - 30 * 86400))
+    out["mdl_enrol"] = table(
+        id=ints(np.arange(nc) + 1),
+        enrol=texts(const("manual", nc)),
+        status=ints(np.zeros(nc)),
+        courseid=ints(np.arange(nc) + 2),
+        roleid=ints(np.full(nc, 5)),
+        timecreated=ints(c_start - 30 * 86400),
+        timemodified=ints(c_start - 30 * 86400),
+    )
     ne = userid.size
     enrolid = course_local + 1
     e_start = c_start[course_local]
     out["mdl_user_enrolments"] = table(
-        id=ints(np.arange(ne) + 1), status=ints(np.zeros(ne)), enrolid=ints(enrolid), userid=ints(userid),
-        timestart=ints(e_start - 7 * 86400), timeend=ints(np.zeros(ne)), modifierid=ints(np.full(ne, 2)),
-        timecreated=ints(e_start - 10 * 86400), timemodified=ints(e_start - 10 * 86400))
-    out["mdl_role"] = from_rows(["id", "name", "shortname", "description", "sortorder", "archetype"],
-                                [(i + 1, "", sn, "", i + 1, sn) for i, sn in enumerate(
-                                    ["manager", "coursecreator", "editingteacher", "teacher", "student", "guest",
-                                     "user", "frontpage"])])
+        id=ints(np.arange(ne) + 1),
+        status=ints(np.zeros(ne)),
+        enrolid=ints(enrolid),
+        userid=ints(userid),
+        timestart=ints(e_start - 7 * 86400),
+        timeend=ints(np.zeros(ne)),
+        modifierid=ints(np.full(ne, 2)),
+        timecreated=ints(e_start - 10 * 86400),
+        timemodified=ints(e_start - 10 * 86400),
+    )
+    out["mdl_role"] = from_rows(
+        ["id", "name", "shortname", "description", "sortorder", "archetype"],
+        [
+            (i + 1, "", sn, "", i + 1, sn)
+            for i, sn in enumerate(
+                ["manager", "coursecreator", "editingteacher", "teacher", "student", "guest", "user", "frontpage"]
+            )
+        ],
+    )
     ctx_ids = np.arange(nc) + 2
-    out["mdl_context"] = table(id=ints(np.r_[1, ctx_ids]), contextlevel=ints(np.r_[10, np.full(nc, 50)]),
-                               instanceid=ints(np.r_[0, np.arange(nc) + 2]),
-                               path=texts(np.r_[np.array(["/1"]), np.char.add("/1/", ctx_ids.astype(str))].astype(object)),
-                               depth=ints(np.r_[1, np.full(nc, 2)]))
+    out["mdl_context"] = table(
+        id=ints(np.r_[1, ctx_ids]),
+        contextlevel=ints(np.r_[10, np.full(nc, 50)]),
+        instanceid=ints(np.r_[0, np.arange(nc) + 2]),
+        path=texts(np.r_[np.array(["/1"]), np.char.add("/1/", ctx_ids.astype(str))].astype(object)),
+        depth=ints(np.r_[1, np.full(nc, 2)]),
+    )
     teacher_of = teacher_ids[np.arange(nc) % teacher_ids.size]
     out["mdl_role_assignments"] = table(
-        id=ints(np.arange(ne + nc) + 1), roleid=ints(np.r_[np.full(ne, 5), np.full(nc, 3)]),
-        contextid=ints(np.r_[ctx_ids[course_local], ctx_ids]), userid=ints(np.r_[userid, teacher_of]),
-        timemodified=ints(np.r_[e_start - 10 * 86400, c_start - 30 * 86400]), modifierid=ints(np.full(ne + nc, 2)))
-    out["mdl_modules"] = from_rows(["id", "name", "visible"], [(i + 1, m, 1) for i, m in enumerate(MODULES + ["attendance"])])
+        id=ints(np.arange(ne + nc) + 1),
+        roleid=ints(np.r_[np.full(ne, 5), np.full(nc, 3)]),
+        contextid=ints(np.r_[ctx_ids[course_local], ctx_ids]),
+        userid=ints(np.r_[userid, teacher_of]),
+        timemodified=ints(np.r_[e_start - 10 * 86400, c_start - 30 * 86400]),
+        modifierid=ints(np.full(ne + nc, 2)),
+    )
+    out["mdl_modules"] = from_rows(
+        ["id", "name", "visible"], [(i + 1, m, 1) for i, m in enumerate(MODULES + ["attendance"])]
+    )
     cm_course = np.repeat(np.arange(nc) + 2, len(MODULES))
-    out["mdl_course_modules"] = table(id=ints(np.arange(cm_course.size) + 1), course=ints(cm_course),
-                                      module=ints(np.tile(np.arange(len(MODULES)) + 1, nc)),
-                                      instance=ints(np.arange(cm_course.size) + 1), section=ints(np.ones(cm_course.size)),
-                                      added=ints(np.repeat(c_start, len(MODULES))), visible=ints(np.ones(cm_course.size)))
+    out["mdl_course_modules"] = table(
+        id=ints(np.arange(cm_course.size) + 1),
+        course=ints(cm_course),
+        module=ints(np.tile(np.arange(len(MODULES)) + 1, nc)),
+        instance=ints(np.arange(cm_course.size) + 1),
+        section=ints(np.ones(cm_course.size)),
+        added=ints(np.repeat(c_start, len(MODULES))),
+        visible=ints(np.ones(cm_course.size)),
+    )
     out.update(_logs(rng, userid, course_local, att, result, engagement, c_start, c_end, events_per_course))
     out.update(_attendance(rng, userid, course_local, att, c_start, c_end, nc))
     return out
@@ -176,15 +248,28 @@ def _logs(rng, userid, course_local, att, result, engagement, c_start, c_end, pe
     pick = lambda i: np.array([e[i] for e in ev], dtype=object)[kind]  # noqa: E731
     level = np.array([e[5] for e in ev])[kind]
     course_id = course_local[row] + 2
-    cm = (course_local[row] * len(MODULES) + np.array([0, 0, 1, 1, 2, 2, 3, 3])[kind] + 1)
+    cm = course_local[row] * len(MODULES) + np.array([0, 0, 1, 1, 2, 2, 3, 3])[kind] + 1
     order = np.argsort(when, kind="stable")
-    return {"mdl_logstore_standard_log": table(
-        id=ints(np.arange(m) + 1), eventname=texts(pick(0)[order]), component=texts(pick(1)[order]),
-        action=texts(pick(2)[order]), target=texts(pick(3)[order]), crud=texts(pick(4)[order]),
-        edulevel=ints(np.full(m, 2)), contextid=ints(np.where(level == 50, course_id, 100000 + cm)[order]),
-        contextlevel=ints(level[order]), contextinstanceid=ints(np.where(level == 50, course_id, cm)[order]),
-        userid=ints(userid[row][order]), courseid=ints(course_id[order]), anonymous=ints(np.zeros(m)),
-        other=texts(const("N;", m)), timecreated=ints(when[order]), origin=texts(const("web", m)))}
+    return {
+        "mdl_logstore_standard_log": table(
+            id=ints(np.arange(m) + 1),
+            eventname=texts(pick(0)[order]),
+            component=texts(pick(1)[order]),
+            action=texts(pick(2)[order]),
+            target=texts(pick(3)[order]),
+            crud=texts(pick(4)[order]),
+            edulevel=ints(np.full(m, 2)),
+            contextid=ints(np.where(level == 50, course_id, 100000 + cm)[order]),
+            contextlevel=ints(level[order]),
+            contextinstanceid=ints(np.where(level == 50, course_id, cm)[order]),
+            userid=ints(userid[row][order]),
+            courseid=ints(course_id[order]),
+            anonymous=ints(np.zeros(m)),
+            other=texts(const("N;", m)),
+            timecreated=ints(when[order]),
+            origin=texts(const("web", m)),
+        )
+    }
 
 
 def _attendance(rng, userid, course_local, att, c_start, c_end, nc) -> dict[str, pa.Table]:
@@ -193,25 +278,43 @@ def _attendance(rng, userid, course_local, att, c_start, c_end, nc) -> dict[str,
     na = with_att.size
     att_of_course = np.full(nc, -1)
     att_of_course[with_att] = np.arange(na) + 1
-    out = {"mdl_attendance": table(id=ints(np.arange(na) + 1), course=ints(with_att + 2),
-                                   name=texts(const("Asistencia", na)), grade=ints(np.full(na, 100)),
-                                   sessiondetailspos=texts(const("left", na)))}
+    out = {
+        "mdl_attendance": table(
+            id=ints(np.arange(na) + 1),
+            course=ints(with_att + 2),
+            name=texts(const("Asistencia", na)),
+            grade=ints(np.full(na, 100)),
+            sessiondetailspos=texts(const("left", na)),
+        )
+    }
     status_att = np.r_[np.zeros(len(catalogs.ATTENDANCE_STATUSES)), np.repeat(np.arange(na) + 1, 4)]
     acr = np.array([s[0] for s in catalogs.ATTENDANCE_STATUSES], dtype=object)
     out["mdl_attendance_statuses"] = table(
-        id=ints(np.arange(status_att.size) + 1), attendanceid=ints(status_att), acronym=texts(np.tile(acr, na + 1)),
+        id=ints(np.arange(status_att.size) + 1),
+        attendanceid=ints(status_att),
+        acronym=texts(np.tile(acr, na + 1)),
         description=texts(np.tile(np.array([s[1] for s in catalogs.ATTENDANCE_STATUSES], dtype=object), na + 1)),
-        grade=floats(np.tile([s[2] for s in catalogs.ATTENDANCE_STATUSES], na + 1)), visible=ints(np.ones(status_att.size)),
-        deleted=ints(np.zeros(status_att.size)), setnumber=ints(np.zeros(status_att.size)))
+        grade=floats(np.tile([s[2] for s in catalogs.ATTENDANCE_STATUSES], na + 1)),
+        visible=ints(np.ones(status_att.size)),
+        deleted=ints(np.zeros(status_att.size)),
+        setnumber=ints(np.zeros(status_att.size)),
+    )
     s_att = np.repeat(np.arange(na), SESSIONS_PER_COURSE)
     s_no = np.tile(np.arange(SESSIONS_PER_COURSE), na)
     course = with_att[s_att]
     sessdate = c_start[course] + 12 * 86400 + s_no * 12 * 86400 + 21 * 3600
     ns = s_att.size
     out["mdl_attendance_sessions"] = table(
-        id=ints(np.arange(ns) + 1), attendanceid=ints(s_att + 1), groupid=ints(np.zeros(ns)), sessdate=ints(sessdate),
-        duration=ints(np.full(ns, 7200)), lasttaken=ints(sessdate + 7200), lasttakenby=ints(np.full(ns, 2)),
-        timemodified=ints(sessdate + 7200), description=texts(const("Clase regular", ns)))
+        id=ints(np.arange(ns) + 1),
+        attendanceid=ints(s_att + 1),
+        groupid=ints(np.zeros(ns)),
+        sessdate=ints(sessdate),
+        duration=ints(np.full(ns, 7200)),
+        lasttaken=ints(sessdate + 7200),
+        lasttakenby=ints(np.full(ns, 2)),
+        timemodified=ints(sessdate + 7200),
+        description=texts(const("Clase regular", ns)),
+    )
     enr = np.flatnonzero(att_of_course[course_local] > 0)
     row = np.repeat(enr, SESSIONS_PER_COURSE)
     k = np.tile(np.arange(SESSIONS_PER_COURSE), enr.size)
@@ -223,6 +326,12 @@ def _attendance(rng, userid, course_local, att, c_start, c_end, nc) -> dict[str,
     taken = sessdate[session] + 7200
     ml = row.size
     out["mdl_attendance_log"] = table(
-        id=ints(np.arange(ml) + 1), sessionid=ints(session + 1), studentid=ints(userid[row]), statusid=ints(statusid),
-        statusset=texts(const("1,2,3,4", ml)), timetaken=ints(taken), takenby=ints(np.full(ml, 2)))
+        id=ints(np.arange(ml) + 1),
+        sessionid=ints(session + 1),
+        studentid=ints(userid[row]),
+        statusid=ints(statusid),
+        statusset=texts(const("1,2,3,4", ml)),
+        timetaken=ints(taken),
+        takenby=ints(np.full(ml, 2)),
+    )
     return out

@@ -1,4 +1,5 @@
 """Generator settings and the academic calendar the synthetic university follows."""
+
 from __future__ import annotations
 
 import datetime as dt

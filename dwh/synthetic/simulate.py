@@ -1,4 +1,5 @@
 """Student-by-cuatrimestre simulation with a planted dropout mechanism, vectorised with numpy."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -57,33 +58,56 @@ class SourceWorld:
     truth: dict[str, np.ndarray]
 
 
-def _draw_students(cfg: GeneratorConfig, n: int, rng: np.random.Generator, n_prop: int,
-                   n_sites: int) -> dict[str, np.ndarray]:
+def _draw_students(
+    cfg: GeneratorConfig, n: int, rng: np.random.Generator, n_prop: int, n_sites: int
+) -> dict[str, np.ndarray]:
     """Static attributes: cohort, programme, site, demographics, census answers and latent traits."""
     weights = np.linspace(1.0, 1.25, cfg.years)
     cohort = np.sort(rng.choice(np.arange(cfg.first_year, cfg.last_year + 1), size=n, p=weights / weights.sum()))
     age_group = rng.choice(3, size=n, p=[0.8, 0.12, 0.08])
-    entry_age = np.where(age_group == 0, rng.integers(17, 20, n),
-                         np.where(age_group == 1, rng.integers(20, 25, n), rng.integers(25, 46, n)))
+    entry_age = np.where(
+        age_group == 0,
+        rng.integers(17, 20, n),
+        np.where(age_group == 1, rng.integers(20, 25, n), rng.integers(25, 46, n)),
+    )
     birth = np.array([day_number(dt.date(int(y), 3, 1)) for y in cohort - entry_age]) - rng.integers(0, 365, n)
     works = rng.random(n) < np.where(entry_age >= 23, 0.65, 0.22)
     hours = np.where(works, rng.choice([1, 2, 3, 4, 5], size=n, p=[0.15, 0.25, 0.25, 0.2, 0.15]), 0)
-    children = np.where(entry_age >= 24, rng.choice(4, size=n, p=[0.45, 0.3, 0.17, 0.08]),
-                        (rng.random(n) < 0.03).astype(int))
+    children = np.where(
+        entry_age >= 24, rng.choice(4, size=n, p=[0.45, 0.3, 0.17, 0.08]), (rng.random(n) < 0.03).astype(int)
+    )
     beca = rng.random(n) < 0.16
     no_pc = rng.random(n) < 0.14
     no_coverage = rng.random(n) < 0.15
     lives_alone = rng.random(n) < 0.12
-    z = (0.45 * (hours - 1.2) / 1.5 + 0.35 * (children > 0) + 0.3 * no_pc + 0.25 * no_coverage
-         - 0.35 * beca + 0.3 * (entry_age >= 25) + 0.2 * lives_alone + rng.normal(0.0, 0.8, n))
+    z = (
+        0.45 * (hours - 1.2) / 1.5
+        + 0.35 * (children > 0)
+        + 0.3 * no_pc
+        + 0.25 * no_coverage
+        - 0.35 * beca
+        + 0.3 * (entry_age >= 25)
+        + 0.2 * lives_alone
+        + rng.normal(0.0, 0.8, n)
+    )
     z = (z - z.mean()) / z.std()
     ability = -0.3 * z + rng.normal(0.0, 0.95, n)
     engagement = -0.45 * z + 0.35 * ability + rng.normal(0.0, 0.8, n)
     sexo_f = rng.random(n) < 0.56
     return {
-        "cohort": cohort, "entry_age": entry_age, "birth": birth, "works": works, "hours": hours,
-        "children": children, "beca": beca, "no_pc": no_pc, "no_coverage": no_coverage,
-        "lives_alone": lives_alone, "z": z, "ability": ability, "engagement": engagement,
+        "cohort": cohort,
+        "entry_age": entry_age,
+        "birth": birth,
+        "works": works,
+        "hours": hours,
+        "children": children,
+        "beca": beca,
+        "no_pc": no_pc,
+        "no_coverage": no_coverage,
+        "lives_alone": lives_alone,
+        "z": z,
+        "ability": ability,
+        "engagement": engagement,
         "sexo_f": sexo_f,
         "propuesta": rng.integers(0, n_prop, n),
         "site": rng.choice(n_sites, size=n, p=_site_weights(n_sites)),
@@ -124,8 +148,12 @@ def simulate_source(cfg: GeneratorConfig, index: int, n: int) -> SourceWorld:
     readmissions = np.zeros(n, dtype=int)
 
     cursadas, exams, reins, status, perdidas, truth = (Events() for _ in range(6))
-    status.add(stu=np.arange(n), time=_entry_times(cfg, st["cohort"], rng), calidad=np.full(n, "A"),
-               motivo=np.full(n, catalogs.MOTIVOS_CALIDAD["ingreso"]))
+    status.add(
+        stu=np.arange(n),
+        time=_entry_times(cfg, st["cohort"], rng),
+        calidad=np.full(n, "A"),
+        motivo=np.full(n, catalogs.MOTIVOS_CALIDAD["ingreso"]),
+    )
 
     for sem in range(cfg.n_semesters):
         year = cfg.first_year + sem // 2
@@ -166,9 +194,12 @@ def simulate_source(cfg: GeneratorConfig, index: int, n: int) -> SourceWorld:
         graduates = active[approved[active].all(axis=1)]
         state[graduates] = GRADUATED
         graduation_day[graduates] = day_number(exam_turns(sem, cfg.first_year)[-1])
-        status.add(stu=graduates, time=_day_times(graduation_day[graduates] + 20, rng),
-                   calidad=np.full(graduates.size, "P"),
-                   motivo=np.full(graduates.size, catalogs.MOTIVOS_CALIDAD["egreso"]))
+        status.add(
+            stu=graduates,
+            time=_day_times(graduation_day[graduates] + 20, rng),
+            calidad=np.full(graduates.size, "P"),
+            motivo=np.full(graduates.size, catalogs.MOTIVOS_CALIDAD["egreso"]),
+        )
 
         abandoners = active[(leave_mode[active] == 1) & (state[active] == ACTIVE)]
         _leave(abandoners, stopout[abandoners], sem, state, resume_at, dropout_sem, rng, offset=1, subset=True)
@@ -177,18 +208,41 @@ def simulate_source(cfg: GeneratorConfig, index: int, n: int) -> SourceWorld:
         in_career = sem - entry_sem[still]
         enrolled = np.maximum(1, _count(cursadas, sem, still, n))
         perf = gained[still] / enrolled
-        logit = (-2.4 + 1.0 * z_now[still] - 1.6 * (perf - 0.4) - 2.0 * (att_mean[still] - 0.75)
-                 - 0.3 * st["engagement"][still] + 0.7 * (in_career < 2) + 0.3 * (in_career < 4))
+        logit = (
+            -2.4
+            + 1.0 * z_now[still]
+            - 1.6 * (perf - 0.4)
+            - 2.0 * (att_mean[still] - 0.75)
+            - 0.3 * st["engagement"][still]
+            + 0.7 * (in_career < 2)
+            + 0.3 * (in_career < 4)
+        )
         next_hazard[:] = 0.0
         next_hazard[still] = sigmoid(logit)
-        truth.add(stu=still, sem=np.full(still.size, sem), hazard=next_hazard[still],
-                  z=z_now[still])
+        truth.add(stu=still, sem=np.full(still.size, sem), hazard=next_hazard[still], z=z_now[still])
 
-    st.update(state=state, regular=regular, dropout_sem=dropout_sem, graduation_day=graduation_day,
-              readmissions=readmissions, entry_sem=entry_sem, resurvey_sem=resurvey_sem,
-              starts_work=starts_work)
-    world = SourceWorld(index, cfg, st, cursadas.frame(), exams.frame(), reins.frame(), status.frame(),
-                        perdidas.frame(), {}, truth.frame())
+    st.update(
+        state=state,
+        regular=regular,
+        dropout_sem=dropout_sem,
+        graduation_day=graduation_day,
+        readmissions=readmissions,
+        entry_sem=entry_sem,
+        resurvey_sem=resurvey_sem,
+        starts_work=starts_work,
+    )
+    world = SourceWorld(
+        index,
+        cfg,
+        st,
+        cursadas.frame(),
+        exams.frame(),
+        reins.frame(),
+        status.frame(),
+        perdidas.frame(),
+        {},
+        truth.frame(),
+    )
     _cut_at(world, until)
     return world
 
@@ -203,8 +257,17 @@ def _day_times(days: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return days.astype(np.int64) * 86400 + 3 * 3600 + rng.integers(8 * 3600, 20 * 3600, days.size)
 
 
-def _leave(who: np.ndarray, stopout: np.ndarray, sem: int, state: np.ndarray, resume_at: np.ndarray,
-           dropout_sem: np.ndarray, rng: np.random.Generator, offset: int, subset: bool = False) -> None:
+def _leave(
+    who: np.ndarray,
+    stopout: np.ndarray,
+    sem: int,
+    state: np.ndarray,
+    resume_at: np.ndarray,
+    dropout_sem: np.ndarray,
+    rng: np.random.Generator,
+    offset: int,
+    subset: bool = False,
+) -> None:
     """Students stop attending from cuatrimestre sem+offset: for good, or for one to three cuatrimestres."""
     idx = who if subset else np.flatnonzero(who)
     stop = stopout if subset else stopout[idx]
@@ -217,9 +280,17 @@ def _leave(who: np.ndarray, stopout: np.ndarray, sem: int, state: np.ndarray, re
     dropout_sem[idx] = np.where(stop, dropout_sem[idx], first_missing)
 
 
-def _annual_control(cfg: GeneratorConfig, sem: int, state: np.ndarray, regular: np.ndarray,
-                    approved_year: np.ndarray, entry_sem: np.ndarray, rng: np.random.Generator,
-                    status: Events, perdidas: Events) -> None:
+def _annual_control(
+    cfg: GeneratorConfig,
+    sem: int,
+    state: np.ndarray,
+    regular: np.ndarray,
+    approved_year: np.ndarray,
+    entry_sem: np.ndarray,
+    rng: np.random.Generator,
+    status: Events,
+    perdidas: Events,
+) -> None:
     """Each April, students who passed fewer than two subjects last year lose regularity (Ley 24.521 art. 50)."""
     year = cfg.first_year + sem // 2
     eligible = regular & (entry_sem <= sem - 2) & (state != GRADUATED) & (state != NOT_ENTERED)
@@ -229,29 +300,45 @@ def _annual_control(cfg: GeneratorConfig, sem: int, state: np.ndarray, regular: 
     if lose.size == 0:
         return
     day = day_number(dt.date(year, 4, 20)) + rng.integers(0, 10, lose.size)
-    perdidas.add(stu=lose, anio=np.full(lose.size, year - 1), day=day,
-                 desde=np.full(lose.size, day_number(dt.date(year - 1, 3, 1))),
-                 hasta=np.full(lose.size, day_number(dt.date(year, 3, 1)) - 1))
-    status.add(stu=lose, time=_day_times(day, rng), calidad=np.full(lose.size, "P"),
-               motivo=np.full(lose.size, catalogs.MOTIVOS_CALIDAD["perdida"]))
+    perdidas.add(
+        stu=lose,
+        anio=np.full(lose.size, year - 1),
+        day=day,
+        desde=np.full(lose.size, day_number(dt.date(year - 1, 3, 1))),
+        hasta=np.full(lose.size, day_number(dt.date(year, 3, 1)) - 1),
+    )
+    status.add(
+        stu=lose,
+        time=_day_times(day, rng),
+        calidad=np.full(lose.size, "P"),
+        motivo=np.full(lose.size, catalogs.MOTIVOS_CALIDAD["perdida"]),
+    )
     regular[lose] = False
     # Students still attending ask for reincorporation within a few weeks.
     back = lose[(state[lose] == ACTIVE) & (rng.random(lose.size) < 0.9)]
-    status.add(stu=back, time=_day_times(day_number(dt.date(year, 5, 15)) + rng.integers(0, 40, back.size), rng),
-               calidad=np.full(back.size, "A"),
-               motivo=np.full(back.size, catalogs.MOTIVOS_CALIDAD["reincorporacion"]))
+    status.add(
+        stu=back,
+        time=_day_times(day_number(dt.date(year, 5, 15)) + rng.integers(0, 40, back.size), rng),
+        calidad=np.full(back.size, "A"),
+        motivo=np.full(back.size, catalogs.MOTIVOS_CALIDAD["reincorporacion"]),
+    )
     regular[back] = True
 
 
-def _reincorporate(sem: int, cfg: GeneratorConfig, who: np.ndarray, rng: np.random.Generator,
-                   status: Events, readmissions: np.ndarray) -> None:
+def _reincorporate(
+    sem: int, cfg: GeneratorConfig, who: np.ndarray, rng: np.random.Generator, status: Events, readmissions: np.ndarray
+) -> None:
     idx = np.flatnonzero(who)
     if idx.size == 0:
         return
     start = class_period(sem, cfg.first_year)[0]
     days = day_number(start) - rng.integers(3, 20, idx.size)
-    status.add(stu=idx, time=_day_times(days, rng), calidad=np.full(idx.size, "A"),
-               motivo=np.full(idx.size, catalogs.MOTIVOS_CALIDAD["reincorporacion"]))
+    status.add(
+        stu=idx,
+        time=_day_times(days, rng),
+        calidad=np.full(idx.size, "A"),
+        motivo=np.full(idx.size, catalogs.MOTIVOS_CALIDAD["reincorporacion"]),
+    )
     readmissions[idx] += 1
 
 
@@ -275,17 +362,27 @@ def _first_k(mask: np.ndarray, k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return rows[take], cols[take]
 
 
-def _cursar(cfg: GeneratorConfig, sem: int, active: np.ndarray, st: dict, z_now: np.ndarray,
-            leave_mode: np.ndarray, regularized: np.ndarray, approved: np.ndarray,
-            rng: np.random.Generator, cursadas: Events) -> np.ndarray:
+def _cursar(
+    cfg: GeneratorConfig,
+    sem: int,
+    active: np.ndarray,
+    st: dict,
+    z_now: np.ndarray,
+    leave_mode: np.ndarray,
+    regularized: np.ndarray,
+    approved: np.ndarray,
+    rng: np.random.Generator,
+    cursadas: Events,
+) -> np.ndarray:
     """Course enrolments and their results; returns each student's mean attendance this cuatrimestre."""
     n = st["z"].size
     att_mean = np.zeros(n)
     if active.size == 0:
         return att_mean
     ab = st["ability"][active]
-    load = np.clip(np.rint(4.2 - 0.35 * st["hours"][active] + 0.4 * (ab > 0.8) + rng.normal(0, 0.6, active.size)),
-                   1, 5).astype(int)
+    load = np.clip(
+        np.rint(4.2 - 0.35 * st["hours"][active] + 0.4 * (ab > 0.8) + rng.normal(0, 0.6, active.size)), 1, 5
+    ).astype(int)
     todo = ~(regularized[active] | approved[active])
     rows, subj = _first_k(todo, load)
     stu = active[rows]
@@ -297,26 +394,45 @@ def _cursar(cfg: GeneratorConfig, sem: int, active: np.ndarray, st: dict, z_now:
     absent = np.where(abandons, rng.random(m) < 0.9, rng.random(m) < sigmoid(-2.6 - 0.9 * eng + 0.6 * z))
     q = 0.9 * abil - 0.4 * z + 0.3 * eng + rng.normal(0, 1.0, m)
     promotable = subj % 3 == 0
-    result = np.where(absent, "U", np.where((q > 1.1) & (att >= 0.75) & promotable, "P",
-                                            np.where((q > -0.7) & (att >= 0.6), "A", "R")))
-    grade = np.where(result == "P", rng.uniform(7, 10, m), np.where(result == "A", rng.uniform(4, 9, m),
-                                                                   rng.uniform(1, 3.99, m)))
+    result = np.where(
+        absent,
+        "U",
+        np.where((q > 1.1) & (att >= 0.75) & promotable, "P", np.where((q > -0.7) & (att >= 0.6), "A", "R")),
+    )
+    grade = np.where(
+        result == "P", rng.uniform(7, 10, m), np.where(result == "A", rng.uniform(4, 9, m), rng.uniform(1, 3.99, m))
+    )
     grade = np.where(result == "U", np.nan, np.round(grade * 2) / 2)
     regularized[stu[result == "A"], subj[result == "A"]] = True
     approved[stu[result == "P"], subj[result == "P"]] = True
     regularized[stu[result == "P"], subj[result == "P"]] = True
-    cursadas.add(stu=stu, sem=np.full(m, sem), subj=subj, att=att, result=result, grade=grade,
-                 inscr_time=_day_times(day_number(class_period(sem, cfg.first_year)[0]) - rng.integers(1, 20, m),
-                                       rng),
-                 site=st["site"][stu])
+    cursadas.add(
+        stu=stu,
+        sem=np.full(m, sem),
+        subj=subj,
+        att=att,
+        result=result,
+        grade=grade,
+        inscr_time=_day_times(day_number(class_period(sem, cfg.first_year)[0]) - rng.integers(1, 20, m), rng),
+        site=st["site"][stu],
+    )
     sums = np.bincount(stu, weights=att, minlength=n)
     counts = np.bincount(stu, minlength=n)
     att_mean[counts > 0] = sums[counts > 0] / counts[counts > 0]
     return att_mean
 
 
-def _rendir(cfg: GeneratorConfig, sem: int, who: np.ndarray, st: dict, z_now: np.ndarray,
-            regularized: np.ndarray, approved: np.ndarray, rng: np.random.Generator, exams: Events) -> None:
+def _rendir(
+    cfg: GeneratorConfig,
+    sem: int,
+    who: np.ndarray,
+    st: dict,
+    z_now: np.ndarray,
+    regularized: np.ndarray,
+    approved: np.ndarray,
+    rng: np.random.Generator,
+    exams: Events,
+) -> None:
     """Exam turns closing the cuatrimestre: students sit their regularised, not yet approved subjects."""
     for turn_no, turn in enumerate(exam_turns(sem, cfg.first_year)):
         if who.size == 0:
@@ -340,11 +456,19 @@ def _rendir(cfg: GeneratorConfig, sem: int, who: np.ndarray, st: dict, z_now: np
         approved[stu[passed], subj[passed]] = True
         # One llamado per subject and turn: its date and start time depend on the subject only.
         exam_day = day_number(turn) + subj % 8
-        exams.add(stu=stu, sem=np.full(m, sem), subj=subj, turn=np.full(m, turn_no), day=exam_day,
-                  result=result, grade=grade, libre=np.zeros(m, dtype=bool),
-                  inscr_time=_day_times(exam_day - rng.integers(3, 12, m), rng),
-                  start_minute=np.array([8 * 60, 9 * 60, 14 * 60, 18 * 60, 21 * 60 + 30])[subj % 5],
-                  site=st["site"][stu])
+        exams.add(
+            stu=stu,
+            sem=np.full(m, sem),
+            subj=subj,
+            turn=np.full(m, turn_no),
+            day=exam_day,
+            result=result,
+            grade=grade,
+            libre=np.zeros(m, dtype=bool),
+            inscr_time=_day_times(exam_day - rng.integers(3, 12, m), rng),
+            start_minute=np.array([8 * 60, 9 * 60, 14 * 60, 18 * 60, 21 * 60 + 30])[subj % 5],
+            site=st["site"][stu],
+        )
 
 
 def _count(cursadas: Events, sem: int, idx: np.ndarray, n: int) -> np.ndarray:
@@ -357,9 +481,13 @@ def _count(cursadas: Events, sem: int, idx: np.ndarray, n: int) -> np.ndarray:
 def _cut_at(world: SourceWorld, until: int) -> None:
     """Drop every event dated after `until`: the sources are a snapshot taken that day."""
     limit = (until + 1) * 86400
-    for frame, key, scale in ((world.cursadas, "inscr_time", 1), (world.exams, "inscr_time", 1),
-                              (world.reinscriptions, "time", 1), (world.status, "time", 1),
-                              (world.perdidas, "day", 86400)):
+    for frame, key, scale in (
+        (world.cursadas, "inscr_time", 1),
+        (world.exams, "inscr_time", 1),
+        (world.reinscriptions, "time", 1),
+        (world.status, "time", 1),
+        (world.perdidas, "day", 86400),
+    ):
         if not frame:
             continue
         keep = frame[key] * scale < limit

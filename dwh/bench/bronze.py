@@ -1,0 +1,84 @@
+"""Bronze stages of the benchmark: the floor (a), a full bronze load (b), a nightly incremental run (c)."""
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from dwh.bench.measure import Measurement, python_module, run_measured
+
+log = logging.getLogger("dwh.bench")
+BRONZE_MODULE = "dwh.pipelines.bronze_ingest"
+FLOOR_MODULE = "dwh.bench.floor"
+_SOURCE_LINE = re.compile(r"dwh\.bronze: source (\w+): ([\d,]+) rows in (\d+) tables in ([\d.]+)s")
+
+
+@dataclass
+class StageResult:
+    stage: str
+    rows: int
+    measurement: Measurement
+    detail: dict = field(default_factory=dict)
+    problem: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.measurement.ok and not self.problem
+
+    @property
+    def rows_per_s(self) -> float:
+        return self.rows / self.measurement.wall_s if self.measurement.wall_s else 0.0
+
+
+def run_floor_stage(config: Path, work: Path) -> StageResult:
+    """(a) COPY ... TO STDOUT into CSV and DuckDB read_csv, in a child process of its own."""
+    out = work / "floor.json"
+    out.unlink(missing_ok=True)
+    m = run_measured(python_module(FLOOR_MODULE, "--config", str(config), "--duckdb", str(work / "floor.duckdb"),
+                                   "--csv-dir", str(work / "floor_csv")),
+                     work / "floor.log", stdout_path=out)
+    detail = json.loads(out.read_text().strip().splitlines()[-1]) if m.ok else {}
+    (work / "floor.duckdb").unlink(missing_ok=True)
+    problem = "" if m.ok else f"exit {m.returncode}, see {m.log_path}"
+    return StageResult("a floor", int(detail.get("rows", 0)), m, detail, problem)
+
+
+def last_run(warehouse: Path) -> tuple[int, dict[str, int], dict[str, int]]:
+    """Rows loaded by the latest bronze run (from bronze._dwh_load_log), its statuses, rows per table."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        rows = con.execute("""
+            SELECT table_name, status, row_count FROM bronze._dwh_load_log
+            WHERE run_id = (SELECT run_id FROM bronze._dwh_load_log ORDER BY started_at DESC LIMIT 1)""").fetchall()
+    statuses: dict[str, int] = {}
+    per_table: dict[str, int] = {}
+    for table, status, count in rows:
+        statuses[status] = statuses.get(status, 0) + 1
+        per_table[table] = per_table.get(table, 0) + int(count or 0)
+    return sum(per_table.values()), statuses, per_table
+
+
+def source_seconds(log_path: Path) -> dict[str, float]:
+    """Seconds per source, from bronze's own 'source X: N rows in T tables in S s' lines."""
+    text = log_path.read_text(errors="replace") if log_path.exists() else ""
+    return {m.group(1): float(m.group(4)) for m in _SOURCE_LINE.finditer(text)}
+
+
+def run_bronze_stage(stage: str, config: Path, warehouse: Path, log_path: Path) -> StageResult:
+    """(b) or (c): the bronze CLI as a child process against `warehouse`, with all tables."""
+    env = {"DWH_CONFIG": str(config), "DWH_DUCKDB_PATH": str(warehouse), "DWH_BRONZE_RESOURCES": ""}
+    m = run_measured(python_module(BRONZE_MODULE), log_path, env=env)
+    rows, statuses, per_table = 0, {}, {}
+    problem = ""
+    try:
+        rows, statuses, per_table = last_run(warehouse)
+    except (duckdb.Error, OSError) as exc:
+        problem = f"no load log: {exc}"
+    bad = {k: v for k, v in statuses.items() if k not in ("loaded", "fallback")}
+    if not m.ok or bad.get("failed"):
+        problem = f"exit {m.returncode}, statuses {statuses}, see {log_path}"
+    detail = {"statuses": statuses, "tables": per_table, "source_s": source_seconds(log_path)}
+    return StageResult(stage, rows, m, detail, problem)

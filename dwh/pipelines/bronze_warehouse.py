@@ -1,0 +1,57 @@
+"""The warehouse side of bronze: which tables exist, per-source deletes and the load log."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import duckdb
+
+DATASET = "bronze"
+LOG_TABLE = "_dwh_load_log"
+
+
+def table_exists(warehouse: Path, table: str) -> bool:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return bool(
+            con.execute(
+                "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+                [DATASET, table],
+            ).fetchone()[0]
+        )
+
+
+def previous_variant(warehouse: Path, source: str, table: str) -> str | None:
+    """How the table was last read from this source: 'loaded' (main query) or 'fallback'."""
+    if not warehouse.exists() or not table_exists(warehouse, LOG_TABLE):
+        return None
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        row = con.execute(
+            f"SELECT status FROM {DATASET}.{LOG_TABLE} WHERE source_db = ? AND table_name = ? "
+            "AND status IN ('loaded', 'fallback') ORDER BY started_at DESC LIMIT 1",
+            [source, table],
+        ).fetchone()
+    return row[0] if row else None
+
+
+def delete_source_rows(warehouse: Path, table: str, source: str) -> None:
+    """Before a first (append) load of a source's history, clear any rows it left without state."""
+    if not warehouse.exists() or not table_exists(warehouse, table):
+        return
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(f'DELETE FROM {DATASET}."{table}" WHERE source_db = ?', [source])
+
+
+def record_outcomes(warehouse: Path, run_id: str, started: dt.datetime, rows: list[tuple]) -> None:
+    """Append (source, table, status, rows, message) rows of one run to the load log."""
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {DATASET}")
+        con.execute(
+            f"CREATE TABLE IF NOT EXISTS {DATASET}.{LOG_TABLE} (run_id VARCHAR, started_at TIMESTAMPTZ, "
+            "source_db VARCHAR, table_name VARCHAR, status VARCHAR, row_count BIGINT, message VARCHAR)"
+        )
+        if rows:
+            con.executemany(
+                f"INSERT INTO {DATASET}.{LOG_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(run_id, started, *row) for row in rows],
+            )
