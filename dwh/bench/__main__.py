@@ -1,23 +1,54 @@
-"""Run the benchmarks: synthetic generation at each scale (later stages add their own measurements)."""
+"""Run the benchmarks at each scale: synthetic generation, then bronze (floor, full load, nightly incremental).
+
+Every measured stage runs as a child process, so wall time and peak RSS (from the kernel, via GNU time -v)
+belong to that stage alone. See dwh/docs/BENCHMARKS.md.
+"""
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import logging
-import resource
+import shutil
 import sys
-import time
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
 from dwh import devdb
+from dwh.bench.bronze import StageResult, run_bronze_stage, run_floor_stage
+from dwh.bench.measure import Measurement, python_module, run_measured
+from dwh.bench.mutate import Delta, mutate
 from dwh.logs import setup_logging
-from dwh.synthetic.generate import generate
+from dwh.settings import load_config
+from dwh.synthetic.generate import MOODLE_NAME, SOURCE_NAMES, GeneratedSource, write_config
 from dwh.synthetic.params import GeneratorConfig
 
 log = logging.getLogger("dwh.bench")
+
+# Targets of the bronze benchmark (issue): full load within 1.5x the floor, the incremental run within 5% of the
+# full load, peak RSS under 1 GB and flat as the scale grows (read here as: largest / smallest <= 1.25).
+TARGET_FULL_VS_FLOOR = 1.5
+TARGET_INCR_VS_FULL = 0.05
+TARGET_RSS_MB = 1024
+TARGET_RSS_GROWTH = 1.25
+DEFAULT_DELTA = 0.005
+
+
+@dataclass
+class ScaleResult:
+    students: int
+    stages: list[StageResult] = field(default_factory=list)
+    db_mb: float = 0.0
+    deltas: list[Delta] = field(default_factory=list)
+    source_rows: int = 0
+
+    def stage(self, prefix: str) -> StageResult | None:
+        return next((s for s in self.stages if s.stage.startswith(prefix)), None)
 
 
 def _database_bytes(url: str) -> int:
@@ -29,49 +60,275 @@ def _database_bytes(url: str) -> int:
         engine.dispose()
 
 
-def bench_generation(admin_url: str, students: int) -> dict:
-    cfg = GeneratorConfig(students=students, until=dt.date(2025, 11, 27))
-    started = time.perf_counter()
-    sources = generate(cfg, admin_url, db_prefix=f"bench{students}_")
-    seconds = time.perf_counter() - started
-    rows = sum(s.rows for s in sources)
-    size = sum(_database_bytes(s.url) for s in sources)
-    peak = (
-        max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
-        // 1024
+def _database_exists(admin_url: str, name: str) -> bool:
+    engine = create_engine(admin_url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            return bool(conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).scalar())
+    finally:
+        engine.dispose()
+
+
+def database_names(cfg: GeneratorConfig, prefix: str) -> list[tuple[str, str]]:
+    """(source name, database name) of what the generator creates for cfg."""
+    names = [(SOURCE_NAMES[i], prefix + SOURCE_NAMES[i]) for i in range(cfg.sources)]
+    return names + ([(MOODLE_NAME, prefix + MOODLE_NAME)] if cfg.moodle else [])
+
+
+def bench_generation(admin_url: str, cfg: GeneratorConfig, prefix: str, work: Path) -> tuple[StageResult, float]:
+    """Generate the sources in a child process (`python -m dwh.synthetic`) and write their config file."""
+    out = work / "generate.out"
+    out.unlink(missing_ok=True)
+    m = run_measured(
+        python_module(
+            "dwh.synthetic",
+            "--students",
+            str(cfg.students),
+            "--sources",
+            str(cfg.sources),
+            "--until",
+            cfg.until.isoformat(),
+            "--admin-url",
+            admin_url,
+            "--db-prefix",
+            prefix,
+            "--write-config",
+            str(work / "config.py"),
+        ),
+        work / "generate.log",
+        stdout_path=out,
     )
-    return {
-        "students": students,
-        "rows": rows,
-        "seconds": seconds,
-        "rows_per_s": rows / seconds,
-        "db_mb": size / 2**20,
-        "peak_rss_mb": peak,
-    }
+    if not m.ok:
+        return StageResult("generate", 0, m, problem=f"exit {m.returncode}, see {m.log_path}"), 0.0
+    rows = sum(int(line.split("\t")[2]) for line in out.read_text().splitlines() if line.count("\t") >= 3)
+    size = sum(_database_bytes(s.conn_string) for s in load_config(work / "config.py"))
+    return StageResult("generate", rows, m), size / 2**20
+
+
+def reuse_sources(admin_url: str, cfg: GeneratorConfig, prefix: str, work: Path) -> bool:
+    """Point the config at databases a previous `--keep` run left, if they are all there."""
+    names = database_names(cfg, prefix)
+    if not all(_database_exists(admin_url, db) for _, db in names):
+        return False
+    sources = [
+        GeneratedSource(name, "moodle" if name == MOODLE_NAME else "guarani", devdb.url_for(admin_url, db), 0)
+        for name, db in names
+    ]
+    write_config(work / "config.py", sources)
+    log.info("reusing the existing databases %s", ", ".join(db for _, db in names))
+    return True
+
+
+def _fresh_warehouse(path: Path) -> None:
+    path.unlink(missing_ok=True)
+    path.with_suffix(path.suffix + ".wal").unlink(missing_ok=True)
+    shutil.rmtree(path.parent / f"{path.stem}.dlt", ignore_errors=True)
+
+
+def bench_scale(
+    admin_url: str, students: int, until: dt.date, only: str | None, delta: float, work_root: Path
+) -> ScaleResult:
+    cfg = GeneratorConfig(students=students, until=until)
+    prefix = f"bench{students}_"
+    work = work_root / f"s{students}"
+    work.mkdir(parents=True, exist_ok=True)
+    result = ScaleResult(students)
+    if only == "bronze" and reuse_sources(admin_url, cfg, prefix, work):
+        pass
+    else:
+        log.info("generating %s students", f"{students:,}")
+        gen, result.db_mb = bench_generation(admin_url, cfg, prefix, work)
+        result.stages.append(gen)
+        if not gen.ok:
+            return result
+    if only == "generate":
+        return result
+    config = work / "config.py"
+    log.info("(a) floor: COPY TO STDOUT into CSV and DuckDB read_csv")
+    result.stages.append(run_floor_stage(config, work))
+    warehouse = work / "warehouse.duckdb"
+    _fresh_warehouse(warehouse)
+    log.info("(b) full bronze load")
+    full = run_bronze_stage("b bronze full", config, warehouse, work / "bronze_full.log")
+    result.stages.append(full)
+    if full.measurement.returncode not in (0, 1) or not warehouse.exists():
+        return result
+    log.info("mutating the sources: about %.2f%% new and changed rows", delta * 100)
+    result.deltas = mutate(load_config(config), delta)
+    log.info("(c) nightly incremental bronze run")
+    result.stages.append(run_bronze_stage("c incremental", config, warehouse, work / "bronze_incremental.log"))
+    return result
+
+
+def _ratio(num: StageResult | None, den: StageResult | None) -> float | None:
+    if num is None or den is None or not num.ok or not den.ok or den.measurement.wall_s <= 0:
+        return None
+    return num.measurement.wall_s / den.measurement.wall_s
+
+
+def _verdict(ok: bool | None) -> str:
+    return "PASS" if ok else "MISS"
+
+
+def report(results: list[ScaleResult]) -> str:
+    header = (
+        f"{'students':>9}  {'stage':<15}{'rows':>13}{'wall s':>9}{'rows/s':>11}{'peak RSS MB':>13}{'tree MB':>9}  note"
+    )
+    lines = ["", header, "-" * (len(header) + 20)]
+    for r in results:
+        for s in r.stages:
+            m: Measurement = s.measurement
+            note = s.problem or ""
+            if s.stage == "generate" and not note:
+                note = f"db {r.db_mb:,.0f} MB"
+            if s.stage.startswith("c") and r.deltas and not note:
+                ins = sum(d.inserted for d in r.deltas)
+                upd = sum(d.updated for d in r.deltas)
+                base = sum(d.table_rows for d in r.deltas)
+                note = f"after {ins:,} new + {upd:,} changed source rows ({(ins + upd) / base:.2%} of those tables)"
+            if s.stage.startswith(("b", "c")) and s.ok:
+                secs = s.detail.get("source_s", {})
+                note = (note + "; " if note else "") + " ".join(f"{k} {v:.0f}s" for k, v in secs.items())
+            lines.append(
+                f"{r.students:>9,}  {s.stage:<15}{s.rows:>13,}{m.wall_s:>9.1f}{s.rows_per_s:>11,.0f}"
+                f"{m.peak_rss_mb:>13,.0f}{m.tree_rss_mb:>9,.0f}  {note}"
+            )
+    lines.append("")
+    peaks = []
+    for r in results:
+        a, b, c = r.stage("a"), r.stage("b"), r.stage("c")
+        if b is None:
+            continue
+        ba, cb = _ratio(b, a), _ratio(c, b)
+        bronze_peak = max((s.measurement.peak_rss_mb for s in (b, c) if s is not None), default=0.0)
+        if b.ok and (c is None or c.ok):
+            peaks.append((r.students, bronze_peak))
+        fmt = lambda v: "failed" if v is None else f"{v:.2f}"  # noqa: E731
+        lines.append(f"{r.students:,} students:")
+        lines.append(
+            f"  b/a  full load / floor          {fmt(ba):>8}   target <= {TARGET_FULL_VS_FLOOR:.2f}   "
+            f"{_verdict(ba is not None and ba <= TARGET_FULL_VS_FLOOR)}"
+        )
+        lines.append(
+            f"  c/b  incremental / full load    {fmt(cb):>8}   target <= {TARGET_INCR_VS_FULL:.2f}   "
+            f"{_verdict(cb is not None and cb <= TARGET_INCR_VS_FULL)}"
+        )
+        lines.append(
+            f"  peak RSS of bronze (b, c)   {bronze_peak:>8,.0f} MB  target < {TARGET_RSS_MB:,} MB  "
+            f"{_verdict(b.ok and (c is None or c.ok) and bronze_peak < TARGET_RSS_MB)}"
+        )
+    if len(peaks) >= 2:
+        low, high = min(p for _, p in peaks), max(p for _, p in peaks)
+        growth = high / low if low else float("inf")
+        scales = ", ".join(f"{n:,}: {p:,.0f} MB" for n, p in peaks)
+        lines.append(
+            f"peak RSS of bronze across scales ({scales}): x{growth:.2f}, flat means <= "
+            f"x{TARGET_RSS_GROWTH:.2f}   {_verdict(growth <= TARGET_RSS_GROWTH)}"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _as_json(results: list[ScaleResult]) -> list[dict]:
+    out = []
+    for r in results:
+        out.append(
+            {
+                "students": r.students,
+                "db_mb": r.db_mb,
+                "deltas": [{"source": d.source, "changes": d.changes, "table_rows": d.table_rows} for d in r.deltas],
+                "stages": [
+                    {
+                        "stage": s.stage,
+                        "rows": s.rows,
+                        "wall_s": s.measurement.wall_s,
+                        "peak_rss_mb": s.measurement.peak_rss_mb,
+                        "tree_rss_mb": s.measurement.tree_rss_mb,
+                        "returncode": s.measurement.returncode,
+                        "problem": s.problem,
+                        "detail": s.detail,
+                    }
+                    for s in r.stages
+                ],
+            }
+        )
+    return out
+
+
+def _clean(work: Path) -> None:
+    """Remove the big files of a scale (warehouse, dlt state, CSV); keep the logs."""
+    for path in work.iterdir():
+        if path.suffix in (".log", ".json", ".out"):
+            continue
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+
+
+def _drop(admin_url: str, students: int, until: dt.date) -> None:
+    for _, db in database_names(GeneratorConfig(students=students, until=until), f"bench{students}_"):
+        devdb.drop_database(admin_url, db)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m dwh.bench", description=__doc__)
     parser.add_argument(
-        "--students", type=int, nargs="+", default=[5000, 100000], help="scales to measure (default 5000 100000)"
+        "--students",
+        type=int,
+        nargs="+",
+        default=[100_000],
+        help="scales to measure, e.g. 25000 100000 400000 (default 100000)",
     )
     parser.add_argument("--admin-url", default=None, help="PostgreSQL superuser URL (default: embedded dev server)")
+    parser.add_argument(
+        "--only",
+        choices=("generate", "bronze"),
+        default=None,
+        help="generate: only the generation stage; bronze: only the bronze stages (reusing the "
+        "databases a --keep run left, else generating them)",
+    )
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the generated databases and the work directory (warehouse, logs)"
+    )
+    parser.add_argument(
+        "--until",
+        type=dt.date.fromisoformat,
+        default=dt.date.today(),
+        help="generator snapshot date (default today, so the nightly rows are dated just after it)",
+    )
+    parser.add_argument(
+        "--delta",
+        type=float,
+        default=DEFAULT_DELTA,
+        help="share of new and changed rows before the incremental run (default 0.005)",
+    )
+    parser.add_argument(
+        "--work-dir",
+        type=Path,
+        default=None,
+        help="where warehouses, CSV files and logs go (default: a new directory under $TMPDIR)",
+    )
+    parser.add_argument("--json", type=Path, default=None, help="also write the results as JSON here")
     args = parser.parse_args(argv)
     setup_logging()
     admin_url = args.admin_url or devdb.start(devdb.default_data_dir())
-    results = [bench_generation(admin_url, n) for n in args.students]
-    header = f"{'stage':<12}{'students':>10}{'rows':>14}{'seconds':>10}{'rows/s':>12}{'db MB':>10}{'peak RSS MB':>13}"
-    lines = ["", header, "-" * len(header)]
-    lines += [
-        f"{'generate':<12}{r['students']:>10,}{r['rows']:>14,}{r['seconds']:>10.1f}{r['rows_per_s']:>12,.0f}"
-        f"{r['db_mb']:>10,.0f}{r['peak_rss_mb']:>13,}"
-        for r in results
-    ]
-    sys.stdout.write("\n".join(lines) + "\n")
-    for r in results:
-        for name in ("guarani_a", "guarani_b", "guarani_c", "moodle"):
-            devdb.drop_database(admin_url, f"bench{r['students']}_{name}")
-    return 0
+    work_root = args.work_dir or Path(tempfile.mkdtemp(prefix="dwh-bench-"))
+    work_root.mkdir(parents=True, exist_ok=True)
+    log.info("work directory %s", work_root)
+    results = []
+    try:
+        for n in sorted(args.students):
+            results.append(bench_scale(admin_url, n, args.until, args.only, args.delta, work_root))
+            if not args.keep:
+                _drop(admin_url, n, args.until)
+                _clean(work_root / f"s{n}")
+    finally:
+        if args.json:
+            args.json.write_text(json.dumps(_as_json(results), indent=1, default=str), encoding="utf-8")
+    sys.stdout.write(report(results))
+    sys.stdout.write(f"logs: {work_root}\n")
+    failed = [s for r in results for s in r.stages if not s.ok]
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

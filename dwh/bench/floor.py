@@ -4,6 +4,7 @@ Nothing here is what dwh runs; it is the fastest plain way to move the same rows
 on the same machine, so the bronze load can be judged against it. Run as a child process by `python -m
 dwh.bench` (so its peak RSS is measured alone); it prints one JSON line with the counts and timings.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,7 +21,7 @@ import psycopg2
 from dwh.logs import setup_logging
 from dwh.pipelines import bronze_settings
 from dwh.settings import SourceDatabase, load_config
-from dwh.sources.catalog import TABLES, BronzeTable
+from dwh.sources.catalog import BronzeTable
 from dwh.sources.sql_resource import initial_cursor, read_sql, source_engine
 
 log = logging.getLogger("dwh.bench.floor")
@@ -29,9 +30,24 @@ DUCKDB_MEMORY_LIMIT = "512MB"
 DUCKDB_THREADS = 2
 _SCHEMA_VARIANT_CODES = {"42P01", "42703", "3F000", "42883"}  # as dwh.sources.sql_resource.describe
 # PostgreSQL type OIDs -> DuckDB types, so read_csv parses every column as bronze types it.
-_DUCKDB_TYPES = {16: "BOOLEAN", 20: "BIGINT", 21: "SMALLINT", 23: "INTEGER", 700: "FLOAT", 701: "DOUBLE",
-                 18: "VARCHAR", 19: "VARCHAR", 25: "VARCHAR", 1042: "VARCHAR", 1043: "VARCHAR", 1082: "DATE",
-                 1083: "TIME", 1114: "TIMESTAMP", 1184: "TIMESTAMPTZ", 2950: "UUID"}
+_DUCKDB_TYPES = {
+    16: "BOOLEAN",
+    20: "BIGINT",
+    21: "SMALLINT",
+    23: "INTEGER",
+    700: "FLOAT",
+    701: "DOUBLE",
+    18: "VARCHAR",
+    19: "VARCHAR",
+    25: "VARCHAR",
+    1042: "VARCHAR",
+    1043: "VARCHAR",
+    1082: "DATE",
+    1083: "TIME",
+    1114: "TIMESTAMP",
+    1184: "TIMESTAMPTZ",
+    2950: "UUID",
+}
 
 
 class _Variant(Exception):
@@ -73,8 +89,9 @@ def _query_for(conn, table: BronzeTable, start: dt.date) -> tuple[str, list[tupl
 
 
 def copy_csv(conn, source: SourceDatabase, sql: str, path: Path) -> None:
-    statement = (f"COPY (SELECT '{source.name}' AS source_db, q.* FROM (\n{sql}\n) AS q) "
-                 "TO STDOUT WITH (FORMAT csv, HEADER)")
+    statement = (
+        f"COPY (SELECT '{source.name}' AS source_db, q.* FROM (\n{sql}\n) AS q) TO STDOUT WITH (FORMAT csv, HEADER)"
+    )
     with open(path, "wb") as out, conn.cursor() as cur:
         cur.copy_expert(statement, out, size=1 << 20)
     conn.rollback()
@@ -86,14 +103,22 @@ def _sql_list(items: list[str]) -> str:
 
 def load_csv(con: duckdb.DuckDBPyConnection, table: str, files: list[Path], columns: list[tuple[str, str]]) -> int:
     struct = "{" + ", ".join(f"'{name}': '{typ}'" for name, typ in [("source_db", "VARCHAR"), *columns]) + "}"
-    con.execute(f'CREATE TABLE "{table}" AS SELECT * FROM read_csv({_sql_list([str(f) for f in files])}, '
-                f"header = true, delim = ',', quote = '\"', escape = '\"', auto_detect = false, "
-                f"columns = {struct})")
+    con.execute(
+        f'CREATE TABLE "{table}" AS SELECT * FROM read_csv({_sql_list([str(f) for f in files])}, '
+        f"header = true, delim = ',', quote = '\"', escape = '\"', auto_detect = false, "
+        f"columns = {struct})"
+    )
     return con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
 
 
-def run_floor(sources: list[SourceDatabase], tables: list[BronzeTable], warehouse: Path, csv_dir: Path,
-              start: dt.date, keep_csv: bool = False) -> dict:
+def run_floor(
+    sources: list[SourceDatabase],
+    tables: list[BronzeTable],
+    warehouse: Path,
+    csv_dir: Path,
+    start: dt.date,
+    keep_csv: bool = False,
+) -> dict:
     """COPY every (table, source) to CSV and load each table's CSVs into a fresh DuckDB file."""
     csv_dir.mkdir(parents=True, exist_ok=True)
     warehouse.unlink(missing_ok=True)
@@ -124,18 +149,30 @@ def run_floor(sources: list[SourceDatabase], tables: list[BronzeTable], warehous
             if not keep_csv:
                 for f in files:
                     f.unlink()
-            per_table[table.name] = {"rows": rows, "copy_s": round(copy_s, 3), "load_s": round(load_s, 3),
-                                     "csv_mb": round(csv_bytes / 2**20, 1)}
-            log.info("%s: %s rows, COPY %.1fs, read_csv %.1fs, %.0f MB CSV", table.name, f"{rows:,}", copy_s,
-                     load_s, csv_bytes / 2**20)
+            per_table[table.name] = {
+                "rows": rows,
+                "copy_s": round(copy_s, 3),
+                "load_s": round(load_s, 3),
+                "csv_mb": round(csv_bytes / 2**20, 1),
+            }
+            log.info(
+                "%s: %s rows, COPY %.1fs, read_csv %.1fs, %.0f MB CSV",
+                table.name,
+                f"{rows:,}",
+                copy_s,
+                load_s,
+                csv_bytes / 2**20,
+            )
     finally:
         con.close()
         for c in conns.values():
             c.close()
-    return {"rows": sum(t["rows"] for t in per_table.values()),
-            "copy_s": round(sum(t["copy_s"] for t in per_table.values()), 3),
-            "load_s": round(sum(t["load_s"] for t in per_table.values()), 3),
-            "tables": per_table}
+    return {
+        "rows": sum(t["rows"] for t in per_table.values()),
+        "copy_s": round(sum(t["copy_s"] for t in per_table.values()), 3),
+        "load_s": round(sum(t["load_s"] for t in per_table.values()), 3),
+        "tables": per_table,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -146,8 +183,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep-csv", action="store_true", help="keep the CSV files")
     args = parser.parse_args(argv)
     setup_logging()
-    result = run_floor(load_config(args.config), bronze_settings.selected_tables(), args.duckdb, args.csv_dir,
-                       bronze_settings.incremental_start(), args.keep_csv)
+    result = run_floor(
+        load_config(args.config),
+        bronze_settings.selected_tables(),
+        args.duckdb,
+        args.csv_dir,
+        bronze_settings.incremental_start(),
+        args.keep_csv,
+    )
     sys.stdout.write(json.dumps(result) + "\n")
     return 0
 

@@ -16,6 +16,7 @@ Guaraní, per source (fractions of each table's rows):
 Moodle: f new mdl_logstore_standard_log events (copies of events of the last 30 days of the data, by the same
 users in the same courses), timed within the last 20 hours.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -50,9 +51,11 @@ class Delta:
 
 
 def _connect(source: SourceDatabase):
-    engine = sa.create_engine(source.conn_string, poolclass=sa.pool.NullPool,
-                              connect_args={"options": f"-c TimeZone={SOURCE_TIME_ZONE}",
-                                            "application_name": "dwh_bench_mutate"})
+    engine = sa.create_engine(
+        source.conn_string,
+        poolclass=sa.pool.NullPool,
+        connect_args={"options": f"-c TimeZone={SOURCE_TIME_ZONE}", "application_name": "dwh_bench_mutate"},
+    )
     return engine.raw_connection()
 
 
@@ -68,31 +71,38 @@ def _count(cur, table: str) -> int:
 
 def _latest_periods(cur, k: int) -> list[int]:
     """The k latest periodos lectivos that have comisiones and have started."""
-    cur.execute("""
+    cur.execute(
+        """
         SELECT pl.periodo_lectivo FROM negocio.sga_periodos_lectivos pl
         WHERE pl.fecha_inicio_dictado <= CURRENT_DATE
           AND EXISTS (SELECT 1 FROM negocio.sga_comisiones c WHERE c.periodo_lectivo = pl.periodo_lectivo)
-        ORDER BY pl.fecha_inicio_dictado DESC LIMIT %(k)s""", {"k": k})
+        ORDER BY pl.fecha_inicio_dictado DESC LIMIT %(k)s""",
+        {"k": k},
+    )
     return [r[0] for r in cur.fetchall()]
 
 
 def _cursada_estado_changes(cur, n: int) -> tuple[int, int]:
     """Baja of the n most recent accepted inscriptions; returns (changed, changed inside the 30-day window)."""
-    cur.execute(f"""
+    cur.execute(
+        f"""
         WITH pick AS (
             SELECT inscripcion, fecha_inscripcion >= max(fecha_inscripcion) OVER () - interval '{RECENT_DAYS} days'
                    AS recent
             FROM negocio.sga_insc_cursada WHERE estado = 'A'
             ORDER BY fecha_inscripcion DESC LIMIT %(n)s)
         UPDATE negocio.sga_insc_cursada i SET estado = 'B' FROM pick
-        WHERE i.inscripcion = pick.inscripcion RETURNING pick.recent""", {"n": n})
+        WHERE i.inscripcion = pick.inscripcion RETURNING pick.recent""",
+        {"n": n},
+    )
     flags = [r[0] for r in cur.fetchall()]
     return len(flags), sum(flags)
 
 
 def _new_cursadas(cur, period: int, n: int) -> int:
     """Late inscriptions into another comisión offered, in the same period and sede, to the student's plan."""
-    cur.execute("""
+    cur.execute(
+        """
         WITH pl_insc AS MATERIALIZED (
             SELECT i.alumno, i.plan_version, i.comision, c.ubicacion
             FROM negocio.sga_insc_cursada i JOIN negocio.sga_comisiones c ON c.comision = i.comision
@@ -110,7 +120,9 @@ def _new_cursadas(cur, period: int, n: int) -> int:
             (alumno, comision, plan_version, tipo, estado, fecha_inscripcion, fuera_de_termino, nro_transaccion)
         SELECT choice.alumno, choice.comision, choice.plan_version, 'I', 'A',
                now() - random() * interval '20 hours', 'S', base.nro + row_number() OVER ()
-        FROM choice, base""", {"pl": period, "n": n})
+        FROM choice, base""",
+        {"pl": period, "n": n},
+    )
     return cur.rowcount
 
 
@@ -119,21 +131,29 @@ def _new_exam_call(cur) -> tuple[int, int]:
     llamado = int(_scalar(cur, "SELECT COALESCE(max(llamado), 0) + 1 FROM negocio.sga_llamados_turno"))
     day = dt.date.today() + dt.timedelta(days=EXAM_CALL_IN_DAYS)
     turno = 1 if day.month in (2, 3) else 2 if day.month in (6, 7, 8) else 3
-    cur.execute("INSERT INTO negocio.sga_llamados_turno (llamado, turno_examen) VALUES (%(l)s, %(t)s)",
-                {"l": llamado, "t": turno})
-    fecha_type = _scalar(cur, "SELECT data_type FROM information_schema.columns WHERE table_schema = 'negocio' "
-                              "AND table_name = 'sga_llamados_mesa' AND column_name = 'fecha'")
+    cur.execute(
+        "INSERT INTO negocio.sga_llamados_turno (llamado, turno_examen) VALUES (%(l)s, %(t)s)",
+        {"l": llamado, "t": turno},
+    )
+    fecha_type = _scalar(
+        cur,
+        "SELECT data_type FROM information_schema.columns WHERE table_schema = 'negocio' "
+        "AND table_name = 'sga_llamados_mesa' AND column_name = 'fecha'",
+    )
     # Some deployments keep the exam date as TIMESTAMPTZ (the start time, Buenos Aires).
     fecha = "%(day)s::date + time '09:00'" if fecha_type.startswith("timestamp") else "%(day)s::date"
-    cur.execute(f"""
+    cur.execute(
+        f"""
         INSERT INTO negocio.sga_llamados_mesa (mesa_examen, llamado, fecha, hora_inicio, estado)
         SELECT mesa_examen, %(l)s, {fecha}, time '09:00', 'A' FROM negocio.sga_mesas_examen""",
-                {"l": llamado, "day": day})
+        {"l": llamado, "day": day},
+    )
     return llamado, cur.rowcount
 
 
 def _new_exam_inscriptions(cur, llamado: int, periods: list[int], n: int) -> int:
-    cur.execute("""
+    cur.execute(
+        """
         WITH elig AS (
             SELECT DISTINCT ON (ad.alumno, lm.llamado_mesa) ad.alumno, lm.llamado_mesa, ad.plan_version
             FROM negocio.sga_actas a
@@ -146,13 +166,16 @@ def _new_exam_inscriptions(cur, llamado: int, periods: list[int], n: int) -> int
         INSERT INTO negocio.sga_insc_examen (alumno, llamado_mesa, plan_version, instancia, estado, fecha_inscripcion)
         SELECT alumno, llamado_mesa, plan_version, 3, 'A', now() - random() * interval '20 hours'
         FROM (SELECT * FROM elig ORDER BY random() LIMIT %(n)s) s
-        ON CONFLICT DO NOTHING""", {"l": llamado, "pl": periods, "n": n})
+        ON CONFLICT DO NOTHING""",
+        {"l": llamado, "pl": periods, "n": n},
+    )
     return cur.rowcount
 
 
 def _grade_corrections(cur, n: int) -> int:
     """Rectified grades of numeric results dated in the last 30 days of the data."""
-    cur.execute(f"""
+    cur.execute(
+        f"""
         WITH recent AS (SELECT max(fecha) - {RECENT_DAYS} AS since FROM negocio.sga_actas_detalle),
         pick AS (
             SELECT ad.id_acta, ad.alumno, a.origen,
@@ -165,7 +188,9 @@ def _grade_corrections(cur, n: int) -> int:
         SET nota = pick.g::int::text,
             resultado = CASE WHEN pick.origen = 'P' THEN 'P' WHEN pick.g >= 4 THEN 'A' ELSE 'R' END,
             rectificado = 'S'
-        FROM pick WHERE ad.id_acta = pick.id_acta AND ad.alumno = pick.alumno""", {"n": n})
+        FROM pick WHERE ad.id_acta = pick.id_acta AND ad.alumno = pick.alumno""",
+        {"n": n},
+    )
     return cur.rowcount
 
 
@@ -173,9 +198,13 @@ def _new_reinscriptions(cur, period: int, n: int) -> int:
     """Reinscriptions for the next academic year (the latest one Guaraní knows, if next is not there yet)."""
     today = dt.date.today()
     next_year = (today.year if today.month >= 3 else today.year - 1) + 1
-    anio = _scalar(cur, "SELECT max(anio_academico) FROM negocio.sga_anios_academicos "
-                        "WHERE anio_academico <= %(y)s", {"y": next_year})
-    cur.execute("""
+    anio = _scalar(
+        cur,
+        "SELECT max(anio_academico) FROM negocio.sga_anios_academicos WHERE anio_academico <= %(y)s",
+        {"y": next_year},
+    )
+    cur.execute(
+        """
         WITH base AS (SELECT COALESCE(max(nro_transaccion), 0) AS nro FROM negocio.sga_reinscripciones),
         who AS (
             SELECT alumno FROM (
@@ -187,7 +216,9 @@ def _new_reinscriptions(cur, period: int, n: int) -> int:
             ORDER BY random() LIMIT %(n)s)
         INSERT INTO negocio.sga_reinscripciones (alumno, anio_academico, fecha_reinscripcion, nro_transaccion)
         SELECT who.alumno, %(anio)s, now() - random() * interval '20 hours', base.nro + row_number() OVER ()
-        FROM who, base""", {"pl": period, "anio": anio, "n": n})
+        FROM who, base""",
+        {"pl": period, "anio": anio, "n": n},
+    )
     return cur.rowcount
 
 
@@ -197,24 +228,31 @@ def mutate_guarani(source: SourceDatabase, fraction: float, seed: float = 0.42) 
     try:
         cur = conn.cursor()
         cur.execute("SELECT setseed(%(s)s)", {"s": seed})
-        sizes = {t: _count(cur, f"negocio.{t}") for t in
-                 ("sga_insc_cursada", "sga_insc_examen", "sga_actas_detalle", "sga_reinscripciones")}
+        sizes = {
+            t: _count(cur, f"negocio.{t}")
+            for t in ("sga_insc_cursada", "sga_insc_examen", "sga_actas_detalle", "sga_reinscripciones")
+        }
         delta.table_rows = sum(sizes.values())
         periods = _latest_periods(cur, 2)
         changed, recent = _cursada_estado_changes(cur, round(0.3 * fraction * sizes["sga_insc_cursada"]))
         if recent < changed:
-            log.info("%s: %d of %d estado changes are inside the last %d days", source.name, recent, changed,
-                     RECENT_DAYS)
+            log.info(
+                "%s: %d of %d estado changes are inside the last %d days", source.name, recent, changed, RECENT_DAYS
+            )
         new = _new_cursadas(cur, periods[0], round(0.7 * fraction * sizes["sga_insc_cursada"]))
         delta.changes["sga_insc_cursada"] = (new, changed)
         llamado, mesas = _new_exam_call(cur)
         delta.changes["sga_llamados_turno"] = (1, 0)
         delta.changes["sga_llamados_mesa"] = (mesas, 0)
         delta.changes["sga_insc_examen"] = (
-            _new_exam_inscriptions(cur, llamado, periods, round(fraction * sizes["sga_insc_examen"])), 0)
+            _new_exam_inscriptions(cur, llamado, periods, round(fraction * sizes["sga_insc_examen"])),
+            0,
+        )
         delta.changes["sga_actas_detalle"] = (0, _grade_corrections(cur, round(fraction * sizes["sga_actas_detalle"])))
         delta.changes["sga_reinscripciones"] = (
-            _new_reinscriptions(cur, periods[0], round(fraction * sizes["sga_reinscripciones"])), 0)
+            _new_reinscriptions(cur, periods[0], round(fraction * sizes["sga_reinscripciones"])),
+            0,
+        )
         conn.commit()
     finally:
         conn.close()
@@ -229,11 +267,14 @@ def mutate_moodle(source: SourceDatabase, fraction: float, seed: float = 0.42) -
         cur.execute("SELECT setseed(%(s)s)", {"s": seed})
         delta.table_rows = _count(cur, "mdl_logstore_standard_log")
         n = round(fraction * delta.table_rows)
-        cols = ("eventname, component, action, target, objecttable, objectid, crud, edulevel, contextid, "
-                "contextlevel, contextinstanceid, userid, courseid, relateduserid, anonymous, other, origin, ip, "
-                "realuserid")
+        cols = (
+            "eventname, component, action, target, objecttable, objectid, crud, edulevel, contextid, "
+            "contextlevel, contextinstanceid, userid, courseid, relateduserid, anonymous, other, origin, ip, "
+            "realuserid"
+        )
         # Sampled with replacement, so a short recent window still gives n events.
-        cur.execute(f"""
+        cur.execute(
+            f"""
             WITH recent AS MATERIALIZED (
                 SELECT row_number() OVER () AS rn, {cols} FROM mdl_logstore_standard_log
                 WHERE timecreated >= (SELECT max(timecreated) FROM mdl_logstore_standard_log) - {RECENT_DAYS} * 86400),
@@ -243,7 +284,9 @@ def mutate_moodle(source: SourceDatabase, fraction: float, seed: float = 0.42) -
             INSERT INTO mdl_logstore_standard_log (id, {cols}, timecreated)
             SELECT nextval('mdl_logstore_standard_log_id_seq'), {cols},
                    extract(epoch FROM now())::bigint - floor(random() * 72000)::bigint
-            FROM draws JOIN recent USING (rn)""", {"n": n})
+            FROM draws JOIN recent USING (rn)""",
+            {"n": n},
+        )
         delta.changes["mdl_logstore_standard_log"] = (cur.rowcount, 0)
         conn.commit()
     finally:
@@ -256,7 +299,12 @@ def mutate(sources: list[SourceDatabase], fraction: float) -> list[Delta]:
     deltas = []
     for source in sources:
         delta = mutate_moodle(source, fraction) if source.kind == "moodle" else mutate_guarani(source, fraction)
-        log.info("%s: %s rows inserted, %s updated (%s)", source.name, f"{delta.inserted:,}", f"{delta.updated:,}",
-                 ", ".join(f"{t} +{i}/~{u}" for t, (i, u) in delta.changes.items()))
+        log.info(
+            "%s: %s rows inserted, %s updated (%s)",
+            source.name,
+            f"{delta.inserted:,}",
+            f"{delta.updated:,}",
+            ", ".join(f"{t} +{i}/~{u}" for t, (i, u) in delta.changes.items()),
+        )
         deltas.append(delta)
     return deltas

@@ -18,14 +18,7 @@ from dwh.logs import setup_logging
 from dwh.pipelines import bronze_settings, bronze_warehouse
 from dwh.settings import ConfigError, SourceDatabase, dlt_state_dir, load_config, scrub_passwords, warehouse_path
 from dwh.sources.catalog import BronzeTable
-from dwh.sources.sql_resource import (
-    SchemaVariant,
-    describe,
-    empty_resource,
-    read_sql,
-    source_engine,
-    table_resource,
-)
+from dwh.sources.sql_resource import SchemaVariant, describe, read_sql, source_engine, table_resource
 
 log = logging.getLogger("dwh.bronze")
 PIPELINE_NAME = "dwh_bronze"
@@ -78,7 +71,6 @@ def _resources_for(
     tables: list[BronzeTable],
     start: dt.date,
     report: BronzeReport,
-    shapes: dict,
 ) -> list:
     """Build the source's resources; a missing optional table or view is a schema variant, not a failure."""
     engine = source_engine(source)
@@ -115,7 +107,6 @@ def _resources_for(
                     )
                     pipeline_drop(pipeline, resources=[resource_name], state_only=True)()
                 bronze_warehouse.delete_source_rows(warehouse, table.name, source.name)
-            shapes[table.name] = (table, columns)
             resources.append(
                 table_resource(
                     table,
@@ -161,16 +152,11 @@ def run_bronze(
         first_outcome = len(report.outcomes)
         try:
             pipeline.sync_destination()
-            shapes: dict = {}
-            resources = _resources_for(pipeline, warehouse, source, source_tables, start, report, shapes)
+            resources = _resources_for(pipeline, warehouse, source, source_tables, start, report)
             counts = {}
             if resources:
                 pipeline.run(resources)
                 counts = dict(pipeline.last_trace.last_normalize_info.row_counts)
-            missing = [name for name in shapes if not bronze_warehouse.table_exists(warehouse, name)]
-            if missing:
-                # A table with no rows yet still exists, with every column typed, for silver to read.
-                pipeline.run([empty_resource(*shapes[name], source.name) for name in missing])
         except Exception as exc:  # noqa: BLE001 - reported per source; the other sources go on
             message = scrub_passwords(_root_cause(exc))
             report.failed_sources[source.name] = message

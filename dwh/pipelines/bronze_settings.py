@@ -23,6 +23,8 @@ _DLT_DEFAULTS = {
     "NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID": "true",
     "DESTINATION__DUCKDB__CREDENTIALS__GLOBAL_CONFIG": '{"memory_limit": "512MB", "threads": 2}',
     "RUNTIME__LOG_LEVEL": "ERROR",
+    # One resource (one open query on the source) at a time.
+    "EXTRACT__NEXT_ITEM_MODE": "fifo",
 }
 
 

@@ -3,41 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+from collections.abc import Iterator
 from typing import Any
 
 import dlt
 import pyarrow as pa
 import sqlalchemy as sa
-from dlt.sources.sql_database import sql_table
-from sqlalchemy.dialects import postgresql as pg
 
 from dwh.settings import SourceDatabase
 from dwh.sources.catalog import BronzeTable
+from dwh.sources.pg_copy import ColumnSpec, arrow_schema, column_spec, copy_query, stream_batches
 
 SOURCE_TIME_ZONE = "America/Argentina/Buenos_Aires"
-CHUNK_ROWS = 20_000
-
-# PostgreSQL type OIDs of a result column -> the SQLAlchemy type dlt maps to its column schema.
-_TYPES = {
-    16: lambda p, s: sa.Boolean(),
-    20: lambda p, s: sa.BigInteger(),
-    21: lambda p, s: sa.SmallInteger(),
-    23: lambda p, s: sa.Integer(),
-    700: lambda p, s: sa.Float(),
-    701: lambda p, s: sa.Float(),
-    # Unconstrained numeric (precision 65535 from psycopg2) would be cut to dlt's decimal(38,9).
-    1700: lambda p, s: sa.Numeric(p, s) if p and p <= 38 else sa.Numeric(38, 10),
-    18: lambda p, s: sa.String(),
-    19: lambda p, s: sa.String(),
-    25: lambda p, s: sa.Text(),
-    1042: lambda p, s: sa.String(),
-    1043: lambda p, s: sa.String(),
-    1082: lambda p, s: sa.Date(),
-    1083: lambda p, s: sa.Time(),
-    1114: lambda p, s: sa.DateTime(timezone=False),
-    1184: lambda p, s: sa.DateTime(timezone=True),
-    2950: lambda p, s: pg.UUID(as_uuid=False),
-}
+ARGENTINA = dt.timezone(dt.timedelta(hours=-3))  # no daylight saving since 2009
+_PARAM = re.compile(r"(?<![:\w]):start_value\b")
 
 
 class SchemaVariant(Exception):
@@ -58,32 +38,34 @@ def read_sql(path) -> str:
     return path.read_text(encoding="utf-8").strip().rstrip(";")
 
 
-def describe(engine: sa.Engine, sql: str) -> list[sa.Column]:
+def _psycopg_sql(sql: str) -> str:
+    """The file's `:start_value` as a psycopg2 parameter; literal % signs escaped."""
+    return _PARAM.sub("%(start_value)s", sql.replace("%", "%%"))
+
+
+def describe(engine: sa.Engine, sql: str) -> list[ColumnSpec]:
     """Result columns and types of the query, from a LIMIT 0 run (nothing is read)."""
-    probe = sa.text(f"SELECT * FROM ({sql}) AS probe LIMIT 0")
-    params = {"start_value": None} if ":start_value" in sql else {}
+    probe = f"SELECT * FROM ({_psycopg_sql(sql)}) AS probe LIMIT 0"
+    conn = engine.raw_connection()
     try:
-        with engine.connect() as conn:
-            description = conn.execute(probe, params).cursor.description
-    except sa.exc.ProgrammingError as exc:
-        code = getattr(exc.orig, "pgcode", None)
+        cursor = conn.cursor()
+        cursor.execute(probe, {"start_value": None})
+        description = cursor.description
+    except Exception as exc:
+        code = getattr(exc, "pgcode", None)
         if code in {"42P01", "42703", "3F000", "42883"}:  # undefined table / column / schema / function
-            raise SchemaVariant(str(exc.orig).splitlines()[0]) from exc
+            raise SchemaVariant(str(exc).splitlines()[0]) from exc
         raise
-    columns = []
-    for col in description:
-        factory = _TYPES.get(col.type_code)
-        if factory is None:
-            raise TypeError(f"column {col.name}: PostgreSQL type oid {col.type_code} has no declared mapping")
-        columns.append(sa.Column(col.name, factory(col.precision, col.scale)))
-    return columns
+    finally:
+        conn.close()
+    return [column_spec(c.name, c.type_code, c.precision, c.scale) for c in description]
 
 
 def initial_cursor(table: BronzeTable, start: dt.date) -> Any:
     """The cursor's first value, typed like the column (a date, or midnight local time)."""
     if table.cursor_kind == "date":
         return start
-    return dt.datetime.combine(start, dt.time(), tzinfo=dt.timezone(dt.timedelta(hours=-3)))
+    return dt.datetime.combine(start, dt.time(), tzinfo=ARGENTINA)
 
 
 def lag_value(table: BronzeTable, days: int) -> float:
@@ -91,45 +73,10 @@ def lag_value(table: BronzeTable, days: int) -> float:
     return float(days) if table.cursor_kind == "date" else float(days * 86400)
 
 
-def _arrow_type(sa_type) -> pa.DataType:
-    if isinstance(sa_type, sa.Boolean):
-        return pa.bool_()
-    if isinstance(sa_type, (sa.Integer, sa.BigInteger, sa.SmallInteger)):
-        return pa.int64()
-    if isinstance(sa_type, sa.Float):
-        return pa.float64()
-    if isinstance(sa_type, sa.Numeric):
-        return pa.decimal128(sa_type.precision or 38, sa_type.scale or 0)
-    if isinstance(sa_type, sa.Date):
-        return pa.date32()
-    if isinstance(sa_type, sa.DateTime):
-        return pa.timestamp("us", tz="UTC" if sa_type.timezone else None)
-    if isinstance(sa_type, sa.Time):
-        return pa.time64("us")
-    return pa.string()
-
-
-def empty_resource(table: BronzeTable, columns: list[sa.Column], source_name: str) -> dlt.sources.DltResource:
-    """An empty, fully typed batch: creates the bronze table when a source has no rows for it yet."""
-    schema = pa.schema([pa.field("source_db", pa.string())] + [pa.field(c.name, _arrow_type(c.type)) for c in columns])
-    empty = schema.empty_table()
-
-    def rows():
-        yield empty
-
-    return dlt.resource(
-        rows,
-        name=f"{table.name}__{source_name}__empty",
-        table_name=table.name,
-        primary_key=["source_db", *table.key],
-        write_disposition="append",
-    )
-
-
 def table_resource(
     table: BronzeTable,
     sql: str,
-    columns: list[sa.Column],
+    columns: list[ColumnSpec],
     engine: sa.Engine,
     source_name: str,
     *,
@@ -137,56 +84,56 @@ def table_resource(
     lag_days: int,
     first_load: bool,
 ) -> dlt.sources.DltResource:
-    """sql_table over the SQL as a typed subquery; incremental tables merge on (source_db, key)."""
-    resource_name = f"{table.name}__{source_name}"
-    metadata = sa.MetaData()
-    sa.Table(
-        resource_name, metadata, sa.Column("source_db", sa.String()), *[sa.Column(c.name, c.type) for c in columns]
-    )
+    """The query streamed through COPY as Arrow batches; incremental tables merge on (source_db, key)."""
+    specs = [ColumnSpec("source_db", pa.string(), "q.source_db"), *columns]
+    schema = arrow_schema(specs)
+    inner = f"SELECT %(source_db)s::text AS source_db, src.* FROM ({_psycopg_sql(sql)}) AS src"
+    copy_sql = copy_query(inner, specs)
 
-    def as_subquery(_table: sa.Table):
-        text = sa.text(sql)
-        if ":start_value" in sql:
-            text = text.bindparams(sa.bindparam("start_value", value=None))
-        inner = text.columns(*[sa.column(c.name, c.type) for c in columns]).subquery("src")
-        return sa.select(sa.literal(source_name, sa.String()).label("source_db"), *inner.c).subquery(resource_name)
+    def batches(start_value: Any) -> Iterator[pa.Table]:
+        conn = engine.raw_connection()
+        try:
+            cursor = conn.cursor()
+            statement = cursor.mogrify(copy_sql, {"source_db": source_name, "start_value": start_value}).decode()
+            produced = False
+            for batch in stream_batches(conn.driver_connection, statement, schema):
+                produced = True
+                yield pa.Table.from_batches([batch], schema)
+            if not produced:
+                yield schema.empty_table()  # the table exists, fully typed, even before its first row
+        finally:
+            conn.close()
 
-    primary_key = ["source_db", *table.key]
-    incremental = None
-    query_adapter = None
     if table.incremental:
         incremental = dlt.sources.incremental(
             table.cursor,
             initial_value=initial_cursor(table, start),
             lag=lag_value(table, lag_days) if lag_days else None,
-            range_start="closed",
         )
 
-        def query_adapter(query, _table, incremental=None, engine=None):
-            low, _high = incremental.get_current_range()
-            value = low.date() if table.cursor_kind == "date" and isinstance(low, dt.datetime) else low
-            return query.params(start_value=value)
+        def rows(cursor=incremental):
+            low, _high = cursor.get_current_range()
+            if table.cursor_kind == "date" and isinstance(low, dt.datetime):
+                low = low.date()
+            yield from batches(low)
+    else:
+
+        def rows():
+            yield from batches(None)
 
     if not table.incremental:
         disposition: Any = {"disposition": "merge", "strategy": "delete-insert"}
-        merge_key = ["source_db"]
+        merge_key: list[str] | None = ["source_db"]
     elif first_load:
         disposition, merge_key = "append", None
     else:
         disposition, merge_key = {"disposition": "merge", "strategy": "delete-insert"}, None
-    resource = sql_table(
-        credentials=engine,
-        table=resource_name,
-        metadata=metadata,
-        table_adapter_callback=as_subquery,
-        query_adapter_callback=query_adapter,
-        incremental=incremental,
-        backend="pyarrow",
-        chunk_size=CHUNK_ROWS,
-        reflection_level="full",
+    return dlt.resource(
+        rows,
+        name=f"{table.name}__{source_name}",
+        table_name=table.name,
         write_disposition=disposition,
-        primary_key=primary_key,
+        primary_key=["source_db", *table.key],
         merge_key=merge_key,
+        schema_contract={"data_type": "freeze"},
     )
-    resource.apply_hints(table_name=table.name, schema_contract={"data_type": "freeze"})
-    return resource

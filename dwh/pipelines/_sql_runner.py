@@ -1,0 +1,152 @@
+"""Build a layer (silver, gold) from its numbered SQL files in one transaction, then run its data tests."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from dwh.pipelines.data_tests import TestResult, run_tests
+from dwh.pipelines.sql_files import SqlFile, SqlLayerError, layer_files
+
+log = logging.getLogger("dwh.sql")
+META = "dwh_meta"
+SEEDS_ROOT = Path(__file__).resolve().parent.parent / "seeds"
+
+
+class SqlRunError(Exception):
+    """A statement failed; the message names the file and the statement."""
+
+
+class DataTestError(Exception):
+    """An error-level data test failed; the layer was rolled back."""
+
+
+@dataclass
+class LayerRun:
+    layer: str
+    run_id: str
+    as_of: dt.date
+    tables: dict[str, int] = field(default_factory=dict)
+    tests: list[TestResult] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def seed_paths(layer: str) -> dict[str, Path]:
+    """Seed CSVs of a layer: the shipped defaults, each replaceable by a same-named file in $DWH_SEEDS_DIR."""
+    paths = {p.stem: p for p in sorted((SEEDS_ROOT / layer).glob("*.csv"))}
+    override = os.environ.get("DWH_SEEDS_DIR")
+    if override:
+        for p in sorted((Path(override) / layer).glob("*.csv")):
+            paths[p.stem] = p
+    return paths
+
+
+def _load_seeds(con: duckdb.DuckDBPyConnection, layer: str) -> None:
+    for name, path in seed_paths(layer).items():
+        con.execute(
+            f"CREATE OR REPLACE TABLE {layer}.seed_{name} AS "
+            "SELECT * FROM read_csv(?, header = true, all_varchar = true)",
+            [str(path)],
+        )
+
+
+def _first_line(statement: str) -> str:
+    lines = [ln.strip() for ln in statement.strip().splitlines() if ln.strip() and not ln.strip().startswith("--")]
+    return (lines[0] if lines else statement.strip())[:160]
+
+
+def _execute_file(con: duckdb.DuckDBPyConnection, sql_file: SqlFile) -> None:
+    """Run every statement of the file, split by DuckDB's own parser (semicolons in strings are safe)."""
+    try:
+        statements = duckdb.extract_statements(sql_file.text())
+    except duckdb.Error as exc:
+        raise SqlRunError(f"{sql_file.name}: cannot be parsed: {exc}") from exc
+    for number, statement in enumerate(statements, start=1):
+        try:
+            con.execute(statement.query)
+        except duckdb.Error as exc:
+            raise SqlRunError(
+                f"{sql_file.name}, statement {number} ({_first_line(statement.query)}): {str(exc).splitlines()[0]}"
+            ) from exc
+
+
+def _record(con: duckdb.DuckDBPyConnection, run: LayerRun, status: str, message: str, started: dt.datetime) -> None:
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {META}")
+    con.execute(
+        f"CREATE TABLE IF NOT EXISTS {META}.layer_runs (run_id VARCHAR, layer VARCHAR, as_of DATE, "
+        "started_at TIMESTAMPTZ, seconds DOUBLE, status VARCHAR, message VARCHAR)"
+    )
+    con.execute(
+        f"CREATE TABLE IF NOT EXISTS {META}.data_test_results (run_id VARCHAR, layer VARCHAR, "
+        "table_name VARCHAR, test VARCHAR, severity VARCHAR, status VARCHAR, failing BIGINT, sample VARCHAR, "
+        "checked_at TIMESTAMPTZ)"
+    )
+    con.execute(
+        f"INSERT INTO {META}.layer_runs VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [run.run_id, run.layer, run.as_of, started, run.seconds, status, message[:2000]],
+    )
+    if run.tests:
+        con.executemany(
+            f"INSERT INTO {META}.data_test_results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                [run.run_id, run.layer, t.table, t.test, t.severity, t.status, t.failing, t.sample, started]
+                for t in run.tests
+            ],
+        )
+
+
+def build_layer(warehouse: Path, layer: str, as_of: dt.date, files: list[SqlFile] | None = None) -> LayerRun:
+    """All files of the layer in numeric order inside one transaction; on any error nothing changes."""
+    files = files if files is not None else layer_files(layer)
+    run = LayerRun(layer, uuid.uuid4().hex[:12], as_of)
+    started = dt.datetime.now(dt.timezone.utc)
+    t0 = time.perf_counter()
+    con = duckdb.connect(str(warehouse))
+    try:
+        con.execute("SET VARIABLE as_of = ?", [as_of])
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS {layer}")
+            _load_seeds(con, layer)
+            for sql_file in files:
+                f0 = time.perf_counter()
+                _execute_file(con, sql_file)
+                if sql_file.grain:
+                    run.tables[sql_file.target] = con.execute(f"SELECT count(*) FROM {sql_file.target}").fetchone()[0]
+                    log.info(
+                        "%s: %s rows in %.1fs",
+                        sql_file.target,
+                        f"{run.tables[sql_file.target]:,}",
+                        time.perf_counter() - f0,
+                    )
+            run.tests = run_tests(con, [f for f in files if f.grain])
+            failed = [t for t in run.tests if t.status == "fail"]
+            if failed:
+                raise DataTestError(
+                    f"{layer}: {len(failed)} data test(s) failed: "
+                    + "; ".join(f"{t.table} {t.test}: {t.failing} rows (e.g. {t.sample[:200]})" for t in failed[:5])
+                )
+            con.execute("COMMIT")
+        except BaseException as exc:
+            con.execute("ROLLBACK")
+            run.seconds = time.perf_counter() - t0
+            _record(con, run, "failed", str(exc), started)
+            raise
+        run.seconds = time.perf_counter() - t0
+        _record(con, run, "ok", "", started)
+        for t in run.tests:
+            if t.status == "warn":
+                log.warning("data test %s %s: %s rows (e.g. %s)", t.table, t.test, f"{t.failing:,}", t.sample[:200])
+        return run
+    finally:
+        con.close()
+
+
+__all__ = ["DataTestError", "LayerRun", "SqlLayerError", "SqlRunError", "build_layer", "seed_paths"]
