@@ -10,9 +10,11 @@ import argparse
 import datetime as dt
 import json
 import logging
+import os
 import shutil
 import sys
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -75,7 +77,9 @@ def database_names(cfg: GeneratorConfig, prefix: str) -> list[tuple[str, str]]:
     return names + ([(MOODLE_NAME, prefix + MOODLE_NAME)] if cfg.moodle else [])
 
 
-def bench_generation(admin_url: str, cfg: GeneratorConfig, prefix: str, work: Path) -> tuple[StageResult, float]:
+def bench_generation(
+    admin_url: str, cfg: GeneratorConfig, prefix: str, work: Path, timeout: float | None = None
+) -> tuple[StageResult, float]:
     """Generate the sources in a child process (`python -m dwh.synthetic`) and write their config file."""
     out = work / "generate.out"
     out.unlink(missing_ok=True)
@@ -97,9 +101,11 @@ def bench_generation(admin_url: str, cfg: GeneratorConfig, prefix: str, work: Pa
         ),
         work / "generate.log",
         stdout_path=out,
+        timeout=timeout,
     )
     if not m.ok:
-        return StageResult("generate", 0, m, problem=f"exit {m.returncode}, see {m.log_path}"), 0.0
+        what = f"timed out after {m.wall_s:.0f}s" if m.timed_out else f"exit {m.returncode}"
+        return StageResult("generate", 0, m, problem=f"{what}, see {m.log_path}"), 0.0
     rows = sum(int(line.split("\t")[2]) for line in out.read_text().splitlines() if line.count("\t") >= 3)
     size = sum(_database_bytes(s.conn_string) for s in load_config(work / "config.py"))
     return StageResult("generate", rows, m), size / 2**20
@@ -125,8 +131,43 @@ def _fresh_warehouse(path: Path) -> None:
     shutil.rmtree(path.parent / f"{path.stem}.dlt", ignore_errors=True)
 
 
+def settle(admin_url: str, config: Path, vacuum: bool) -> None:
+    """Quiet the machine before a measurement: VACUUM the sources after a bulk load (so autovacuum does not
+    run during a stage and pages are all-visible, as in a long-lived database), then CHECKPOINT and write the
+    OS's dirty pages out, so one stage's writes are not paid by the next one."""
+    started = time.perf_counter()
+    if vacuum:
+        for source in load_config(config):
+            engine = create_engine(source.conn_string, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+            try:
+                with engine.connect() as conn:
+                    conn.execute(text("VACUUM"))
+            finally:
+                engine.dispose()
+    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("CHECKPOINT"))
+    except Exception as exc:  # noqa: BLE001 - a server we may not CHECKPOINT is still measurable
+        log.warning("CHECKPOINT failed (%s); measuring anyway", str(exc).splitlines()[0])
+    finally:
+        engine.dispose()
+    os.sync()
+    log.info(
+        "settled (%s) in %.1fs",
+        "VACUUM, CHECKPOINT, sync" if vacuum else "CHECKPOINT, sync",
+        time.perf_counter() - started,
+    )
+
+
 def bench_scale(
-    admin_url: str, students: int, until: dt.date, only: str | None, delta: float, work_root: Path
+    admin_url: str,
+    students: int,
+    until: dt.date,
+    only: str | None,
+    delta: float,
+    work_root: Path,
+    timeout: float | None = None,
 ) -> ScaleResult:
     cfg = GeneratorConfig(students=students, until=until)
     prefix = f"bench{students}_"
@@ -137,26 +178,29 @@ def bench_scale(
         pass
     else:
         log.info("generating %s students", f"{students:,}")
-        gen, result.db_mb = bench_generation(admin_url, cfg, prefix, work)
+        gen, result.db_mb = bench_generation(admin_url, cfg, prefix, work, timeout)
         result.stages.append(gen)
         if not gen.ok:
             return result
     if only == "generate":
         return result
     config = work / "config.py"
+    settle(admin_url, config, vacuum=True)
     log.info("(a) floor: COPY TO STDOUT into CSV and DuckDB read_csv")
-    result.stages.append(run_floor_stage(config, work))
+    result.stages.append(run_floor_stage(config, work, timeout))
     warehouse = work / "warehouse.duckdb"
     _fresh_warehouse(warehouse)
+    settle(admin_url, config, vacuum=False)
     log.info("(b) full bronze load")
-    full = run_bronze_stage("b bronze full", config, warehouse, work / "bronze_full.log")
+    full = run_bronze_stage("b bronze full", config, warehouse, work / "bronze_full.log", timeout)
     result.stages.append(full)
-    if full.measurement.returncode not in (0, 1) or not warehouse.exists():
+    if full.detail.get("run_id") is None:
         return result
     log.info("mutating the sources: about %.2f%% new and changed rows", delta * 100)
     result.deltas = mutate(load_config(config), delta)
+    settle(admin_url, config, vacuum=False)
     log.info("(c) nightly incremental bronze run")
-    result.stages.append(run_bronze_stage("c incremental", config, warehouse, work / "bronze_incremental.log"))
+    result.stages.append(run_bronze_stage("c incremental", config, warehouse, work / "bronze_incremental.log", timeout))
     return result
 
 
@@ -309,6 +353,12 @@ def main(argv: list[str] | None = None) -> int:
         help="where warehouses, CSV files and logs go (default: a new directory under $TMPDIR)",
     )
     parser.add_argument("--json", type=Path, default=None, help="also write the results as JSON here")
+    parser.add_argument(
+        "--stage-timeout",
+        type=float,
+        default=7200.0,
+        help="stop a stage that runs longer than this many seconds and report it (default 7200)",
+    )
     args = parser.parse_args(argv)
     setup_logging()
     admin_url = args.admin_url or devdb.start(devdb.default_data_dir())
@@ -318,7 +368,7 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     try:
         for n in sorted(args.students):
-            results.append(bench_scale(admin_url, n, args.until, args.only, args.delta, work_root))
+            results.append(bench_scale(admin_url, n, args.until, args.only, args.delta, work_root, args.stage_timeout))
             if not args.keep:
                 _drop(admin_url, n, args.until)
                 _clean(work_root / f"s{n}")

@@ -35,7 +35,13 @@ class StageResult:
         return self.rows / self.measurement.wall_s if self.measurement.wall_s else 0.0
 
 
-def run_floor_stage(config: Path, work: Path) -> StageResult:
+def _failure(m: Measurement) -> str:
+    if m.timed_out:
+        return f"timed out after {m.wall_s:.0f}s, see {m.log_path}"
+    return f"exit {m.returncode}, see {m.log_path}"
+
+
+def run_floor_stage(config: Path, work: Path, timeout: float | None = None) -> StageResult:
     """(a) COPY ... TO STDOUT into CSV and DuckDB read_csv, in a child process of its own."""
     out = work / "floor.json"
     out.unlink(missing_ok=True)
@@ -51,25 +57,29 @@ def run_floor_stage(config: Path, work: Path) -> StageResult:
         ),
         work / "floor.log",
         stdout_path=out,
+        timeout=timeout,
     )
     detail = json.loads(out.read_text().strip().splitlines()[-1]) if m.ok else {}
     (work / "floor.duckdb").unlink(missing_ok=True)
-    problem = "" if m.ok else f"exit {m.returncode}, see {m.log_path}"
+    problem = "" if m.ok else _failure(m)
     return StageResult("a floor", int(detail.get("rows", 0)), m, detail, problem)
 
 
-def last_run(warehouse: Path) -> tuple[int, dict[str, int], dict[str, int]]:
-    """Rows loaded by the latest bronze run (from bronze._dwh_load_log), its statuses, rows per table."""
+def last_run(warehouse: Path) -> tuple[str | None, int, dict[str, int], dict[str, int]]:
+    """The latest bronze run in bronze._dwh_load_log: its id, rows loaded, statuses and rows per table."""
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        rows = con.execute("""
-            SELECT table_name, status, row_count FROM bronze._dwh_load_log
-            WHERE run_id = (SELECT run_id FROM bronze._dwh_load_log ORDER BY started_at DESC LIMIT 1)""").fetchall()
+        latest = con.execute("SELECT run_id FROM bronze._dwh_load_log ORDER BY started_at DESC LIMIT 1").fetchone()
+        if latest is None:
+            return None, 0, {}, {}
+        rows = con.execute(
+            "SELECT table_name, status, row_count FROM bronze._dwh_load_log WHERE run_id = ?", [latest[0]]
+        ).fetchall()
     statuses: dict[str, int] = {}
     per_table: dict[str, int] = {}
     for table, status, count in rows:
         statuses[status] = statuses.get(status, 0) + 1
         per_table[table] = per_table.get(table, 0) + int(count or 0)
-    return sum(per_table.values()), statuses, per_table
+    return latest[0], sum(per_table.values()), statuses, per_table
 
 
 def source_seconds(log_path: Path) -> dict[str, float]:
@@ -78,17 +88,27 @@ def source_seconds(log_path: Path) -> dict[str, float]:
     return {m.group(1): float(m.group(4)) for m in _SOURCE_LINE.finditer(text)}
 
 
-def run_bronze_stage(stage: str, config: Path, warehouse: Path, log_path: Path) -> StageResult:
+def run_bronze_stage(
+    stage: str, config: Path, warehouse: Path, log_path: Path, timeout: float | None = None
+) -> StageResult:
     """(b) or (c): the bronze CLI as a child process against `warehouse`, with all tables."""
+    before = None
+    if warehouse.exists():
+        try:
+            before = last_run(warehouse)[0]
+        except duckdb.Error:
+            before = None
     env = {"DWH_CONFIG": str(config), "DWH_DUCKDB_PATH": str(warehouse), "DWH_BRONZE_RESOURCES": ""}
-    m = run_measured(python_module(BRONZE_MODULE), log_path, env=env)
-    rows, statuses, per_table = 0, {}, {}
+    m = run_measured(python_module(BRONZE_MODULE), log_path, env=env, timeout=timeout)
+    run_id, rows, statuses, per_table = None, 0, {}, {}
     problem = ""
     try:
-        rows, statuses, per_table = last_run(warehouse)
+        run_id, rows, statuses, per_table = last_run(warehouse)
     except (duckdb.Error, OSError) as exc:
         problem = f"no load log: {exc}"
-    if not m.ok or statuses.get("failed"):
-        problem = f"exit {m.returncode}, statuses {statuses}, see {log_path}"
-    detail = {"statuses": statuses, "tables": per_table, "source_s": source_seconds(log_path)}
+    if run_id is None or run_id == before:  # the run recorded nothing (it crashed or was stopped)
+        run_id, rows, statuses, per_table = None, 0, {}, {}
+    if not m.ok or statuses.get("failed") or run_id is None:
+        problem = f"{_failure(m)}, statuses {statuses}"
+    detail = {"run_id": run_id, "statuses": statuses, "tables": per_table, "source_s": source_seconds(log_path)}
     return StageResult(stage, rows, m, detail, problem)

@@ -102,8 +102,19 @@ def _record(con: duckdb.DuckDBPyConnection, run: LayerRun, status: str, message:
         )
 
 
-def build_layer(warehouse: Path, layer: str, as_of: dt.date, files: list[SqlFile] | None = None) -> LayerRun:
-    """All files of the layer in numeric order inside one transaction; on any error nothing changes."""
+def build_layer(
+    warehouse: Path,
+    layer: str,
+    as_of: dt.date,
+    files: list[SqlFile] | None = None,
+    variables: dict[str, object] | None = None,
+    prepare: list[str] | None = None,
+) -> LayerRun:
+    """All files of the layer in numeric order inside one transaction; on any error nothing changes.
+
+    `variables` reach SQL as getvariable('name') (as_of always does); `prepare` statements run first,
+    inside the same transaction.
+    """
     files = files if files is not None else layer_files(layer)
     run = LayerRun(layer, uuid.uuid4().hex[:12], as_of)
     started = dt.datetime.now(dt.timezone.utc)
@@ -111,8 +122,12 @@ def build_layer(warehouse: Path, layer: str, as_of: dt.date, files: list[SqlFile
     con = duckdb.connect(str(warehouse))
     try:
         con.execute("SET VARIABLE as_of = ?", [as_of])
+        for name, value in (variables or {}).items():
+            con.execute(f"SET VARIABLE {name} = ?", [value])
         con.execute("BEGIN TRANSACTION")
         try:
+            for statement in prepare or []:
+                con.execute(statement)
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {layer}")
             _load_seeds(con, layer)
             for sql_file in files:

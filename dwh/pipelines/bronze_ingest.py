@@ -159,6 +159,10 @@ def run_bronze(
                 counts = dict(pipeline.last_trace.last_normalize_info.row_counts)
         except Exception as exc:  # noqa: BLE001 - reported per source; the other sources go on
             message = scrub_passwords(_root_cause(exc))
+            if pipeline.has_pending_data:
+                # Abort the source's unloaded package: its local state rolls back, and the next
+                # source's run does not retry (and fail on) this package first.
+                pipeline.abort_packages()
             report.failed_sources[source.name] = message
             for outcome in report.outcomes[first_outcome:]:
                 outcome.status, outcome.message = "failed", message

@@ -21,7 +21,9 @@ _DLT_DEFAULTS = {
     "LOAD__AUTO_ABORT_ON_TERMINAL_ERROR": "true",
     "DATA_WRITER__FILE_MAX_ITEMS": "500000",
     "NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID": "true",
-    "DESTINATION__DUCKDB__CREDENTIALS__GLOBAL_CONFIG": '{"memory_limit": "512MB", "threads": 2}',
+    "DESTINATION__DUCKDB__CREDENTIALS__GLOBAL_CONFIG": (
+        '{"memory_limit": "600MB", "threads": 2, "preserve_insertion_order": false}'
+    ),
     "RUNTIME__LOG_LEVEL": "ERROR",
     # One resource (one open query on the source) at a time.
     "EXTRACT__NEXT_ITEM_MODE": "fifo",

@@ -1,0 +1,40 @@
+-- target:   silver.map_moodle_user
+-- grain:    source_db, userid
+-- upstream: bronze.moodle_users, bronze.moodle_enrolments, bronze.moodle_engagement, silver.dim_persona,
+--           silver.dim_student, silver.seed_settings
+-- test:     relationship(student_key -> silver.dim_student(student_key))
+-- test:     expression(student_key IS NOT NULL OR NOT tiene_actividad) warn
+-- Every Moodle account and the student it belongs to. The account's login (`username`, or `idnumber` when
+-- seed_settings.moodle_match_field says so) is hashed with the same salt as the persona's `usuario`; the
+-- raw DNI never leaves bronze. A person with several alumnos links to the latest entry (then source, alumno).
+-- The warn test counts accounts with Moodle activity that match no student.
+CREATE OR REPLACE TABLE silver.map_moodle_user AS
+WITH accounts AS (
+    SELECT u.source_db, u.userid, u.username, u.deleted, u.suspended,
+           CASE silver.setting('moodle_match_field') WHEN 'idnumber' THEN u.idnumber ELSE u.username END AS login
+    FROM bronze.moodle_users u
+),
+active AS (
+    SELECT source_db, userid FROM bronze.moodle_enrolments
+    UNION SELECT source_db, userid FROM bronze.moodle_engagement
+),
+candidates AS (
+    SELECT a.source_db, a.userid, st.student_key, st.persona_key,
+           row_number() OVER (PARTITION BY a.source_db, a.userid
+                              ORDER BY st.fecha_ingreso DESC NULLS LAST, st.source_db, st.alumno) AS rn
+    FROM accounts a
+    JOIN silver.dim_persona p ON p.login_hash = md5(getvariable('hash_salt') || lower(trim(a.login)))
+    JOIN silver.dim_student st ON st.persona_key = p.persona_key
+    WHERE NULLIF(trim(a.login), '') IS NOT NULL
+)
+SELECT a.source_db,
+       a.userid,
+       c.student_key,
+       c.persona_key,
+       c.student_key IS NOT NULL                                          AS vinculado,
+       silver.setting('moodle_match_field')                               AS vinculado_por,
+       a.deleted = 1                                                      AS eliminado,
+       a.suspended = 1                                                    AS suspendido,
+       EXISTS (SELECT 1 FROM active x WHERE x.source_db = a.source_db AND x.userid = a.userid) AS tiene_actividad
+FROM accounts a
+LEFT JOIN candidates c ON c.source_db = a.source_db AND c.userid = a.userid AND c.rn = 1;

@@ -1,0 +1,50 @@
+-- target:   silver.fact_dropout
+-- grain:    source_db, alumno, evento_id
+-- upstream: bronze.perdida_regularidades, bronze.alumnos_hist_calidad, bronze.graduates,
+--           bronze.course_inscriptions, bronze.exam_inscriptions, bronze.historia_academica,
+--           bronze.reinscripciones, bronze.academic
+-- test:     relationship(student_key -> silver.dim_student(student_key))
+-- test:     accepted_values(tipo_evento: 'perdida_regularidad', 'reincorporacion', 'egreso', 'ultima_actividad')
+-- What happened, not a label (the label is defined in gold): losses of regularity, reincorporations
+-- (calidad back from P to A after a loss), graduations, and each student's last academic activity
+-- (course or exam inscription, result, reinscription).
+CREATE OR REPLACE TABLE silver.fact_dropout AS
+WITH status AS (
+    SELECT source_db, alumno, fecha, calidad, motivo_calidad,
+           lag(calidad) OVER (PARTITION BY source_db, alumno ORDER BY fecha) AS calidad_anterior
+    FROM bronze.alumnos_hist_calidad
+),
+activity AS (
+    SELECT source_db, alumno, CAST(fecha_inscripcion AS DATE) AS fecha FROM bronze.course_inscriptions
+    UNION ALL SELECT source_db, alumno, CAST(fecha_inscripcion AS DATE) FROM bronze.exam_inscriptions
+    UNION ALL SELECT source_db, alumno, fecha FROM bronze.historia_academica
+    UNION ALL SELECT source_db, alumno, fecha_nota FROM bronze.academic
+    UNION ALL SELECT source_db, alumno, CAST(fecha_reinscripcion AS DATE) FROM bronze.reinscripciones
+),
+events AS (
+    SELECT source_db, alumno, 'perdida_regularidad' AS tipo_evento,
+           'perdida_regularidad:' || perdida_regularidad AS evento_id, fecha AS fecha_evento,
+           CAST(anio_academico AS INTEGER) AS anio_academico, fecha_control_desde, fecha_control_hasta
+    FROM bronze.perdida_regularidades
+    UNION ALL
+    SELECT source_db, alumno, 'reincorporacion', 'reincorporacion:' || strftime(fecha, '%Y%m%d%H%M%S'),
+           CAST(fecha AS DATE), NULL, NULL, NULL
+    FROM status WHERE calidad = 'A' AND calidad_anterior = 'P'
+    UNION ALL
+    SELECT source_db, alumno, 'egreso', 'egreso:' || certificado_otorg, fecha_egreso, NULL, NULL, NULL
+    FROM bronze.graduates
+    UNION ALL
+    SELECT source_db, alumno, 'ultima_actividad', 'ultima_actividad', max(fecha), NULL, NULL, NULL
+    FROM activity WHERE fecha IS NOT NULL GROUP BY source_db, alumno
+)
+SELECT source_db,
+       evento_id,
+       silver.surrogate(source_db, alumno)                                     AS student_key,
+       alumno,
+       tipo_evento,
+       fecha_evento,
+       CAST(COALESCE(anio_academico, silver.anio_academico(fecha_evento)) AS INTEGER) AS anio_academico,
+       CAST(silver.cuatrimestre(fecha_evento) AS INTEGER)                      AS cuatrimestre,
+       fecha_control_desde,
+       fecha_control_hasta
+FROM events;
