@@ -9,7 +9,7 @@ import sys
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 DEFAULT_LEVEL = "INFO"
 # Third-party loggers that write multi-line chatter at INFO; shown only when debugging.
-NOISY_LOGGERS = ("pgserver",)
+NOISY_LOGGERS = ("pgserver", "sqlglot")
 
 
 class _CurrentStderrHandler(logging.StreamHandler):

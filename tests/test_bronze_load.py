@@ -209,3 +209,11 @@ def test_the_run_is_logged_per_source_and_table(loaded):
     )
     assert len(runs) == 2
     assert all(n == 2 * 14 + 5 and sources == 3 and lo == hi == "loaded" for _r, n, sources, lo, hi in runs)
+
+
+def test_the_committed_bronze_schema_is_what_a_real_load_creates(loaded):
+    from dwh.docs.generate import BRONZE_SCHEMA, bronze_schema_sql
+
+    _urls, warehouse, _ = loaded
+    assert bronze_schema_sql(warehouse) == BRONZE_SCHEMA.read_text(encoding="utf-8"), (
+        "run `python -m dwh.docs --bronze-from <warehouse>` after changing bronze SQL")

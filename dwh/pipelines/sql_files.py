@@ -32,6 +32,7 @@ class SqlFile:
     grain: tuple[str, ...]
     upstream: tuple[str, ...]
     tests: tuple[DataTest, ...]
+    description: str = ""
 
     @property
     def name(self) -> str:
@@ -52,14 +53,20 @@ class SqlFile:
 def parse_header(path: Path) -> SqlFile:
     """Read the leading `-- key: value` comment lines of a SQL file."""
     fields: dict[str, list[str]] = {"target": [], "grain": [], "upstream": [], "test": []}
+    description: list[str] = []
+    last_key = ""
     for line in path.read_text(encoding="utf-8").splitlines():
         if not line.startswith("--"):
             break
         match = _HEADER.match(line)
         if match:
-            fields[match.group(1)].append(match.group(2))
-        elif fields["upstream"] and line[2:].startswith("  ") and not fields["test"]:
+            last_key = match.group(1)
+            fields[last_key].append(match.group(2))
+        elif last_key == "upstream" and line[2:].startswith("  "):
             fields["upstream"].append(line[2:].strip())  # continuation line of a long upstream list
+        else:
+            last_key = ""
+            description.append(line[2:].strip())
     if len(fields["target"]) != 1 or "." not in fields["target"][0]:
         raise SqlLayerError(f"{path.name}: the header needs one '-- target: schema.table' line")
     if len(fields["grain"]) != 1:
@@ -73,7 +80,7 @@ def parse_header(path: Path) -> SqlFile:
         tests.append(DataTest(match.group(1), match.group(2).strip(), match.group(3) or "error"))
     # "-" declares a file that builds no table (macros): no grain, no tests.
     grain = tuple(c.strip() for c in fields["grain"][0].split(",") if c.strip() and c.strip() != "-")
-    return SqlFile(path, fields["target"][0], grain, upstream, tuple(tests))
+    return SqlFile(path, fields["target"][0], grain, upstream, tuple(tests), " ".join(description).strip())
 
 
 def layer_files(layer: str, root: Path = SQL_ROOT) -> list[SqlFile]:

@@ -1,6 +1,6 @@
 -- target:   silver.fn_calendar
 -- grain:    -
--- upstream: silver.seed_settings
+-- upstream: silver.seed_settings, silver.seed_text_grades
 -- The one academic calendar of every silver and gold table, and small helpers (macros, no table).
 -- Academic year: March to February. Cuatrimestre 1 = March-July, 2 = August-February.
 CREATE OR REPLACE MACRO silver.anio_academico(d) AS

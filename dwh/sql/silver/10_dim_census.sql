@@ -1,6 +1,6 @@
 -- target:   silver.dim_census
 -- grain:    source_db, dato_censal
--- upstream: bronze.census, silver.dim_persona
+-- upstream: bronze.census
 -- test:     unique(census_key)
 -- test:     relationship(persona_key -> silver.dim_persona(persona_key))
 -- test:     expression(valid_to IS NULL OR valid_to >= valid_from - 1)

@@ -1,7 +1,6 @@
 -- target:   silver.dim_student
 -- grain:    source_db, alumno
--- upstream: bronze.students, bronze.course_inscriptions, silver.dim_persona, silver.dim_propuesta,
---           silver.dim_plan_version, silver.dim_ubicacion
+-- upstream: bronze.students, bronze.course_inscriptions, silver.dim_persona, silver.dim_ubicacion
 -- test:     unique(student_key)
 -- test:     relationship(persona_key -> silver.dim_persona(persona_key))
 -- test:     relationship(propuesta_key -> silver.dim_propuesta(propuesta_key))
@@ -10,19 +9,21 @@
 -- test:     not_null(anio_ingreso)
 -- test:     accepted_values(calidad_actual: 'A', 'P') warn
 -- One row per alumno. Cohort (anio_ingreso) = the academic year of entry: the admitted aspirant record's
--- anio_academico, else the academic year of its inscription date, else of the first course inscription.
+-- anio_academico; else the academic year of the student's first course; else the year of the entry date
+-- plus three months (applications from October to February are for the next March).
 -- Ages and seniority are completed years (at entry; at the as-of date). calidad_actual and
 -- es_regular_actual describe the student *today* and must never be used as features of the past.
 CREATE OR REPLACE TABLE silver.dim_student AS
 WITH first_course AS (
-    SELECT source_db, alumno, min(CAST(fecha_inscripcion AS DATE)) AS primera_inscripcion
+    SELECT source_db, alumno, min(CAST(fecha_inscripcion AS DATE)) AS primera_inscripcion,
+           min(anio_academico) AS primer_anio_cursada
     FROM bronze.course_inscriptions GROUP BY source_db, alumno
 ),
 base AS (
     SELECT s.*, fc.primera_inscripcion,
            COALESCE(s.fecha_ingreso, fc.primera_inscripcion)                                  AS fecha_ingreso_efectiva,
-           CAST(COALESCE(s.anio_ingreso, silver.anio_academico(s.fecha_ingreso),
-                         silver.anio_academico(fc.primera_inscripcion)) AS INTEGER)            AS cohorte
+           CAST(COALESCE(s.anio_ingreso, fc.primer_anio_cursada,
+                         year(s.fecha_ingreso + INTERVAL 3 MONTH)) AS INTEGER)               AS cohorte
     FROM bronze.students s
     LEFT JOIN first_course fc ON fc.source_db = s.source_db AND fc.alumno = s.alumno
 )
