@@ -121,19 +121,17 @@ def table_resource(
         def rows():
             yield from batches(None)
 
+    primary_key: list[str] | None = ["source_db", *table.key]
+    merge_key: list[str] | None = None
     if not table.incremental:
+        # Replace this source's partition. No primary key here: with both keys dlt deletes on
+        # "pk match OR merge-key match", which DuckDB can only run as a nested loop.
         disposition: Any = {"disposition": "merge", "strategy": "delete-insert"}
-        merge_key: list[str] | None = ["source_db"]
+        primary_key, merge_key = None, ["source_db"]
     elif first_load:
-        disposition, merge_key = "append", None
+        disposition = "append"
     else:
-        disposition, merge_key = {"disposition": "merge", "strategy": "delete-insert"}, None
-    return dlt.resource(
-        rows,
-        name=f"{table.name}__{source_name}",
-        table_name=table.name,
-        write_disposition=disposition,
-        primary_key=["source_db", *table.key],
-        merge_key=merge_key,
-        schema_contract={"data_type": "freeze"},
-    )
+        disposition = {"disposition": "merge", "strategy": "delete-insert"}
+    return dlt.resource(rows, name=f"{table.name}__{source_name}", table_name=table.name,
+                        write_disposition=disposition, primary_key=primary_key, merge_key=merge_key,
+                        schema_contract={"data_type": "freeze"})
