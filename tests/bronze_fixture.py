@@ -1,4 +1,5 @@
 """A hand-written bronze: empty bronze tables (dwh/schema/bronze.sql) plus rows a test inserts by name."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
 """Every layer's SQL, as parsed by sqlglot: headers tell the truth and no file reads ahead or upwards."""
+
 from __future__ import annotations
 
 import pytest

@@ -89,9 +89,18 @@ def _record(con: duckdb.DuckDBPyConnection, run: LayerRun, status: str, message:
         "checked_at TIMESTAMPTZ)"
     )
     con.execute(
+        f"CREATE TABLE IF NOT EXISTS {META}.layer_tables (run_id VARCHAR, layer VARCHAR, table_name VARCHAR, "
+        "row_count BIGINT)"
+    )
+    con.execute(
         f"INSERT INTO {META}.layer_runs VALUES (?, ?, ?, ?, ?, ?, ?)",
         [run.run_id, run.layer, run.as_of, started, run.seconds, status, message[:2000]],
     )
+    if status == "ok" and run.tables:
+        con.executemany(
+            f"INSERT INTO {META}.layer_tables VALUES (?, ?, ?, ?)",
+            [[run.run_id, run.layer, name, rows] for name, rows in run.tables.items()],
+        )
     if run.tests:
         con.executemany(
             f"INSERT INTO {META}.data_test_results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",

@@ -1,4 +1,5 @@
 """Parsed lineage of a SQL file (sqlglot): the objects it creates and the tables it reads."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
