@@ -41,8 +41,9 @@ def _warehouse_rows(path: Path) -> dict[str, int]:
     with duckdb.connect(str(path), read_only=True) as con:
         tables = con.execute("SELECT schema_name, table_name, estimated_size FROM duckdb_tables()").fetchall()
     counts: dict[str, int] = {}
-    for schema, _table, size in tables:
-        counts[schema] = counts.get(schema, 0) + int(size or 0)
+    for schema, table, size in tables:
+        if schema in ("bronze", "silver", "gold") and not table.startswith("_"):
+            counts[schema] = counts.get(schema, 0) + int(size or 0)
     return counts
 
 
