@@ -23,6 +23,7 @@ from sqlalchemy.pool import NullPool
 
 from dwh import devdb
 from dwh.bench.bronze import StageResult, run_bronze_stage, run_floor_stage
+from dwh.bench.layers import run_silver_stage
 from dwh.bench.measure import Measurement, python_module, run_measured
 from dwh.bench.mutate import Delta, mutate
 from dwh.logs import setup_logging
@@ -47,7 +48,6 @@ class ScaleResult:
     stages: list[StageResult] = field(default_factory=list)
     db_mb: float = 0.0
     deltas: list[Delta] = field(default_factory=list)
-    source_rows: int = 0
 
     def stage(self, prefix: str) -> StageResult | None:
         return next((s for s in self.stages if s.stage.startswith(prefix)), None)
@@ -196,6 +196,8 @@ def bench_scale(
     result.stages.append(full)
     if full.detail.get("run_id") is None:
         return result
+    log.info("(s) silver build on the full bronze")
+    result.stages.append(run_silver_stage(warehouse, work / "silver.log", timeout))
     log.info("mutating the sources: about %.2f%% new and changed rows", delta * 100)
     result.deltas = mutate(load_config(config), delta)
     settle(admin_url, config, vacuum=False)
@@ -230,6 +232,8 @@ def report(results: list[ScaleResult]) -> str:
                 upd = sum(d.updated for d in r.deltas)
                 base = sum(d.table_rows for d in r.deltas)
                 note = f"after {ins:,} new + {upd:,} changed source rows ({(ins + upd) / base:.2%} of those tables)"
+            if s.stage.startswith("s") and not note:
+                note = s.detail.get("note", "")
             if s.stage.startswith(("b", "c")) and s.ok:
                 secs = s.detail.get("source_s", {})
                 note = (note + "; " if note else "") + " ".join(f"{k} {v:.0f}s" for k, v in secs.items())

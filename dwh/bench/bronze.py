@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,10 +12,15 @@ from pathlib import Path
 import duckdb
 
 from dwh.bench.measure import Measurement, python_module, run_measured
+from dwh.pipelines import bronze_settings
 
 log = logging.getLogger("dwh.bench")
 BRONZE_MODULE = "dwh.pipelines.bronze_ingest"
 FLOOR_MODULE = "dwh.bench.floor"
+DUCKDB_CONFIG_VAR = "DESTINATION__DUCKDB__CREDENTIALS__GLOBAL_CONFIG"
+# DuckDB may otherwise spill up to 90% of the free disk: a merge that goes quadratic wrote 19 GB of temp files
+# at 100,000 students before it was killed. The cap only makes such a run fail sooner.
+DUCKDB_MAX_TEMP = "10GB"
 _SOURCE_LINE = re.compile(r"dwh\.bronze: source (\w+): ([\d,]+) rows in (\d+) tables in ([\d.]+)s")
 
 
@@ -88,6 +94,18 @@ def source_seconds(log_path: Path) -> dict[str, float]:
     return {m.group(1): float(m.group(4)) for m in _SOURCE_LINE.finditer(text)}
 
 
+def bronze_env(config: Path, warehouse: Path) -> dict[str, str]:
+    """The child's environment: this config and warehouse, all tables, bronze's own DuckDB settings plus a cap
+    on DuckDB's temp files (unless the caller's environment sets the DuckDB config itself)."""
+    env = {"DWH_CONFIG": str(config), "DWH_DUCKDB_PATH": str(warehouse), "DWH_BRONZE_RESOURCES": ""}
+    if DUCKDB_CONFIG_VAR not in os.environ:
+        defaults = bronze_settings.configure_dlt({})
+        duck = json.loads(defaults.get(DUCKDB_CONFIG_VAR, "{}"))
+        duck.setdefault("max_temp_directory_size", DUCKDB_MAX_TEMP)
+        env[DUCKDB_CONFIG_VAR] = json.dumps(duck)
+    return env
+
+
 def run_bronze_stage(
     stage: str, config: Path, warehouse: Path, log_path: Path, timeout: float | None = None
 ) -> StageResult:
@@ -98,8 +116,7 @@ def run_bronze_stage(
             before = last_run(warehouse)[0]
         except duckdb.Error:
             before = None
-    env = {"DWH_CONFIG": str(config), "DWH_DUCKDB_PATH": str(warehouse), "DWH_BRONZE_RESOURCES": ""}
-    m = run_measured(python_module(BRONZE_MODULE), log_path, env=env, timeout=timeout)
+    m = run_measured(python_module(BRONZE_MODULE), log_path, env=bronze_env(config, warehouse), timeout=timeout)
     run_id, rows, statuses, per_table = None, 0, {}, {}
     problem = ""
     try:

@@ -11,6 +11,7 @@ import argparse
 import datetime as dt
 import json
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -25,9 +26,7 @@ from dwh.sources.catalog import BronzeTable
 from dwh.sources.sql_resource import initial_cursor, read_sql, source_engine
 
 log = logging.getLogger("dwh.bench.floor")
-# As bronze configures dlt's DuckDB destination (bronze_settings): a capped, two-thread DuckDB.
-DUCKDB_MEMORY_LIMIT = "512MB"
-DUCKDB_THREADS = 2
+DUCKDB_CONFIG_VAR = "DESTINATION__DUCKDB__CREDENTIALS__GLOBAL_CONFIG"
 _SCHEMA_VARIANT_CODES = {"42P01", "42703", "3F000", "42883"}  # as dwh.sources.sql_resource.describe
 # PostgreSQL type OIDs -> DuckDB types, so read_csv parses every column as bronze types it.
 _DUCKDB_TYPES = {
@@ -52,6 +51,14 @@ _DUCKDB_TYPES = {
 
 class _Variant(Exception):
     """The source lacks something the query needs (the same rule bronze uses to fall back or skip)."""
+
+
+def duckdb_settings() -> dict:
+    """DuckDB settings as bronze configures dlt's DuckDB destination (bronze_settings), e.g. a memory cap."""
+    env: dict[str, str] = {}
+    if DUCKDB_CONFIG_VAR in os.environ:
+        env[DUCKDB_CONFIG_VAR] = os.environ[DUCKDB_CONFIG_VAR]
+    return json.loads(bronze_settings.configure_dlt(env).get(DUCKDB_CONFIG_VAR, "{}"))
 
 
 def _duckdb_type(col) -> str:
@@ -124,8 +131,8 @@ def run_floor(
     warehouse.unlink(missing_ok=True)
     conns = {s.name: source_engine(s).raw_connection() for s in sources}
     con = duckdb.connect(str(warehouse))
-    con.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
-    con.execute(f"SET threads = {DUCKDB_THREADS}")
+    for key, value in duckdb_settings().items():
+        con.execute(f"SET {key} = {value!r}" if isinstance(value, str) else f"SET {key} = {value}")
     per_table: dict[str, dict] = {}
     try:
         for table in tables:
