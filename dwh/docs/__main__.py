@@ -1,4 +1,5 @@
 """Command line: regenerate the catalogs (`--check` only compares them with the committed files)."""
+
 from __future__ import annotations
 
 import argparse
@@ -15,8 +16,12 @@ log = logging.getLogger("dwh.docs")
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m dwh.docs", description=__doc__)
     parser.add_argument("--check", action="store_true", help="exit 1 if a committed document is out of date")
-    parser.add_argument("--bronze-from", type=Path, default=None,
-                        help="also rewrite dwh/schema/bronze.sql from this warehouse's bronze tables")
+    parser.add_argument(
+        "--bronze-from",
+        type=Path,
+        default=None,
+        help="also rewrite dwh/schema/bronze.sql from this warehouse's bronze tables",
+    )
     args = parser.parse_args(argv)
     setup_logging()
     if args.bronze_from:

@@ -132,6 +132,12 @@ def table_resource(
         disposition = "append"
     else:
         disposition = {"disposition": "merge", "strategy": "delete-insert"}
-    return dlt.resource(rows, name=f"{table.name}__{source_name}", table_name=table.name,
-                        write_disposition=disposition, primary_key=primary_key, merge_key=merge_key,
-                        schema_contract={"data_type": "freeze"})
+    return dlt.resource(
+        rows,
+        name=f"{table.name}__{source_name}",
+        table_name=table.name,
+        write_disposition=disposition,
+        primary_key=primary_key,
+        merge_key=merge_key,
+        schema_contract={"data_type": "freeze"},
+    )

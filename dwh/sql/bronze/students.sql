@@ -34,14 +34,16 @@ SELECT a.alumno,
        asp.situacion_asp,
        asp.resultado_asp              AS aspirante_resultado
 FROM negocio.sga_alumnos a
-LEFT JOIN LATERAL (
-    SELECT pa.fecha_inscripcion, pa.anio_academico, pa.tipo_ingreso, pa.situacion_asp, sa.resultado_asp
+LEFT JOIN (
+    -- One sort of the aspirant table and a hash join: a per-student lookup here grows quadratically.
+    SELECT DISTINCT ON (pa.persona, pa.propuesta)
+           pa.persona, pa.propuesta, pa.fecha_inscripcion, pa.anio_academico, pa.tipo_ingreso, pa.situacion_asp,
+           sa.resultado_asp
     FROM negocio.sga_propuestas_aspira pa
     LEFT JOIN negocio.sga_situacion_aspirante sa ON sa.situacion_asp = pa.situacion_asp
-    WHERE pa.persona = a.persona AND pa.propuesta = a.propuesta
-    ORDER BY (sa.resultado_asp IN ('A', 'P')) IS TRUE DESC, pa.fecha_inscripcion DESC, pa.propuesta_aspira DESC
-    LIMIT 1
-) asp ON TRUE
+    ORDER BY pa.persona, pa.propuesta, (sa.resultado_asp IN ('A', 'P')) IS TRUE DESC, pa.fecha_inscripcion DESC,
+             pa.propuesta_aspira DESC
+) asp ON asp.persona = a.persona AND asp.propuesta = a.propuesta
 LEFT JOIN negocio.sga_propuestas sp          ON sp.propuesta = a.propuesta
 LEFT JOIN negocio.sga_planes_versiones spv   ON spv.plan_version = a.plan_version
 LEFT JOIN negocio.sga_ubicaciones su         ON su.ubicacion = a.ubicacion
