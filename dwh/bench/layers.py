@@ -1,4 +1,5 @@
 """Silver stage of the benchmark: the silver build on the full bronze load, timed in a child process."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -20,9 +21,13 @@ def run_silver_stage(warehouse: Path, log_path: Path, timeout: float | None = No
     rows, problem = 0, ""
     if m.ok:
         with duckdb.connect(str(warehouse), read_only=True) as con:
-            rows = con.execute("SELECT sum(row_count) FROM dwh_meta.layer_tables WHERE run_id = (SELECT run_id "
-                               "FROM dwh_meta.layer_runs WHERE layer = 'silver' ORDER BY started_at DESC LIMIT 1)"
-                               ).fetchone()[0] or 0
+            rows = (
+                con.execute(
+                    "SELECT sum(row_count) FROM dwh_meta.layer_tables WHERE run_id = (SELECT run_id "
+                    "FROM dwh_meta.layer_runs WHERE layer = 'silver' ORDER BY started_at DESC LIMIT 1)"
+                ).fetchone()[0]
+                or 0
+            )
     else:
         problem = f"exit {m.returncode}, see {m.log_path}"
     note = f"target < {TARGET_SECONDS:.0f} s: {'PASS' if m.ok and m.wall_s < TARGET_SECONDS else 'MISS'}"

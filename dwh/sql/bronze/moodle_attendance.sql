@@ -16,5 +16,5 @@ FROM mdl_attendance_log al
 JOIN mdl_attendance_sessions s   ON s.id = al.sessionid
 JOIN mdl_attendance a            ON a.id = s.attendanceid
 LEFT JOIN mdl_attendance_statuses st ON st.id = al.statusid
-WHERE al.timetaken >= extract(epoch FROM CAST(:start_value AS timestamptz))
-  AND al.timetaken <= extract(epoch FROM now())
+WHERE al.timetaken >= CAST(extract(epoch FROM CAST(:start_value AS timestamptz)) AS bigint)
+  AND al.timetaken <= CAST(extract(epoch FROM now()) AS bigint)

@@ -13,8 +13,8 @@ SELECT l.userid,
        to_timestamp(min(l.timecreated))           AS primer_evento,
        to_timestamp(max(l.timecreated))           AS ultimo_evento
 FROM mdl_logstore_standard_log l
-WHERE l.timecreated >= extract(epoch FROM CAST(:start_value AS date)::timestamptz)
-  AND l.timecreated <= extract(epoch FROM now())
+WHERE l.timecreated >= CAST(extract(epoch FROM CAST(:start_value AS date)::timestamptz) AS bigint)
+  AND l.timecreated <= CAST(extract(epoch FROM now()) AS bigint)
   AND l.userid > 0
   AND l.courseid IS NOT NULL
 GROUP BY l.userid, l.courseid, CAST(to_timestamp(l.timecreated) AS date)

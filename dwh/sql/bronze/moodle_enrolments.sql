@@ -14,5 +14,5 @@ SELECT ue.id                                                       AS user_enrol
        to_timestamp(ue.timemodified)                               AS modificado
 FROM mdl_user_enrolments ue
 JOIN mdl_enrol e ON e.id = ue.enrolid
-WHERE ue.timemodified >= extract(epoch FROM CAST(:start_value AS timestamptz))
-  AND ue.timemodified <= extract(epoch FROM now())
+WHERE ue.timemodified >= CAST(extract(epoch FROM CAST(:start_value AS timestamptz)) AS bigint)
+  AND ue.timemodified <= CAST(extract(epoch FROM now()) AS bigint)
