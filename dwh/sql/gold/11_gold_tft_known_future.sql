@@ -1,0 +1,56 @@
+-- target:   gold.gold_tft_known_future
+-- grain:    time_idx
+-- upstream: silver.dim_student, silver.dim_periodo, gold.seed_semester_calendar, gold.seed_calendar_events
+-- test:     unique(anio_academico, cuatrimestre)
+-- test:     expression(ventana_desde IS NULL OR ventana_desde < as_of_date)
+-- test:     expression(as_of_date >= fecha_inicio)
+-- test:     expression(time_idx = (SELECT min(time_idx) FROM gold.gold_tft_known_future) OR time_idx - 1 IN (SELECT time_idx FROM gold.gold_tft_known_future))
+-- One row per cuatrimestre from the oldest cohort to the one after the as-of date. as_of_date is the
+-- day the semester's features are frozen (seed_semester_calendar: by default 31 July and 31 December,
+-- after the exam turns); an event dated in (ventana_desde, as_of_date] belongs to this semester.
+-- cerrado = the as-of date has passed. evento_calendario comes from seed_calendar_events.
+CREATE OR REPLACE TABLE gold.gold_tft_known_future AS
+WITH bounds AS (
+    SELECT LEAST(
+               COALESCE((SELECT min(anio_ingreso) FROM silver.dim_student), 9999),
+               COALESCE((SELECT min(anio_academico) FROM silver.dim_periodo), 9999),
+               silver.anio_academico(getvariable('as_of'))
+           ) AS y0,
+           silver.anio_academico(getvariable('as_of')) + 1 AS y1
+),
+semestres AS (
+    SELECT CAST(y.anio AS INTEGER) AS anio_academico,
+           CAST(c.cuatrimestre AS INTEGER) AS cuatrimestre,
+           CAST(c.as_of_mes AS INTEGER) AS mes,
+           CAST(c.as_of_dia AS INTEGER) AS dia
+    FROM bounds, range((SELECT y0 FROM bounds), (SELECT y1 FROM bounds) + 1) AS y(anio)
+    CROSS JOIN gold.seed_semester_calendar c
+),
+fechas AS (
+    SELECT anio_academico, cuatrimestre,
+           CASE cuatrimestre WHEN 1 THEN make_date(anio_academico, 3, 1)
+                             ELSE make_date(anio_academico, 8, 1) END AS fecha_inicio,
+           CASE cuatrimestre WHEN 1 THEN make_date(anio_academico, 7, 31)
+                             ELSE make_date(anio_academico + 1, 3, 1) - 1 END AS fecha_fin,
+           -- January and February belong to the academic year that started the previous March.
+           make_date(CASE WHEN mes < 3 THEN anio_academico + 1 ELSE anio_academico END, mes, dia) AS as_of_date
+    FROM semestres
+),
+eventos AS (
+    SELECT CAST(anio_academico AS INTEGER) AS anio_academico, CAST(cuatrimestre AS INTEGER) AS cuatrimestre,
+           string_agg(DISTINCT evento, '+' ORDER BY evento) AS evento_calendario
+    FROM gold.seed_calendar_events
+    GROUP BY ALL
+)
+SELECT gold.semestre_idx(f.anio_academico, f.cuatrimestre) AS time_idx,
+       f.anio_academico,
+       CAST(f.cuatrimestre AS VARCHAR) AS cuatrimestre,
+       f.fecha_inicio,
+       f.fecha_fin,
+       lag(f.as_of_date) OVER (ORDER BY f.anio_academico, f.cuatrimestre) AS ventana_desde,
+       f.as_of_date,
+       f.as_of_date <= getvariable('as_of') AS cerrado,
+       COALESCE(e.evento_calendario, 'ninguno') AS evento_calendario
+FROM fechas f
+LEFT JOIN eventos e USING (anio_academico, cuatrimestre)
+ORDER BY time_idx;
