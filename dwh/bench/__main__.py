@@ -23,7 +23,7 @@ from sqlalchemy.pool import NullPool
 
 from dwh import devdb
 from dwh.bench.bronze import StageResult, run_bronze_stage, run_floor_stage
-from dwh.bench.layers import run_silver_stage
+from dwh.bench.layers import run_layer_stage
 from dwh.bench.measure import Measurement, python_module, run_measured
 from dwh.bench.mutate import Delta, mutate
 from dwh.logs import setup_logging
@@ -197,7 +197,10 @@ def bench_scale(
     if full.detail.get("run_id") is None:
         return result
     log.info("(s) silver build on the full bronze")
-    result.stages.append(run_silver_stage(warehouse, work / "silver.log", timeout))
+    result.stages.append(run_layer_stage("silver", warehouse, work / "silver.log", timeout))
+    if result.stages[-1].ok:
+        log.info("(g) gold build on that silver")
+        result.stages.append(run_layer_stage("gold", warehouse, work / "gold.log", timeout))
     log.info("mutating the sources: about %.2f%% new and changed rows", delta * 100)
     result.deltas = mutate(load_config(config), delta)
     settle(admin_url, config, vacuum=False)
@@ -232,7 +235,7 @@ def report(results: list[ScaleResult]) -> str:
                 upd = sum(d.updated for d in r.deltas)
                 base = sum(d.table_rows for d in r.deltas)
                 note = f"after {ins:,} new + {upd:,} changed source rows ({(ins + upd) / base:.2%} of those tables)"
-            if s.stage.startswith("s") and not note:
+            if s.stage.startswith(("s", "g")) and not note:
                 note = s.detail.get("note", "")
             if s.stage.startswith(("b", "c")) and s.ok:
                 secs = s.detail.get("source_s", {})

@@ -1,4 +1,4 @@
-"""Silver stage of the benchmark: the silver build on the full bronze load, timed in a child process."""
+"""Silver and gold stages of the benchmark: each layer's build on the full bronze load, timed in a child process."""
 
 from __future__ import annotations
 
@@ -9,26 +9,28 @@ import duckdb
 from dwh.bench.bronze import StageResult
 from dwh.bench.measure import python_module, run_measured
 
-SILVER_MODULE = "dwh.pipelines.silver_transform"
+MODULES = {"silver": "dwh.pipelines.silver_transform", "gold": "dwh.pipelines.gold_aggregates"}
+STAGE_NAMES = {"silver": "s silver build", "gold": "g gold build"}
 BENCH_AS_OF = "2026-11-27"
 TARGET_SECONDS = 30.0
 
 
-def run_silver_stage(warehouse: Path, log_path: Path, timeout: float | None = None) -> StageResult:
-    """(s) `python -m dwh.pipelines.silver_transform` on the benchmark warehouse; rows = silver rows built."""
+def run_layer_stage(layer: str, warehouse: Path, log_path: Path, timeout: float | None = None) -> StageResult:
+    """`python -m dwh.pipelines.<layer>` on the benchmark warehouse; rows = the layer's rows built."""
     env = {"DWH_DUCKDB_PATH": str(warehouse), "DWH_AS_OF": BENCH_AS_OF}
-    m = run_measured(python_module(SILVER_MODULE), log_path, env=env, timeout=timeout)
+    m = run_measured(python_module(MODULES[layer]), log_path, env=env, timeout=timeout)
     rows, problem = 0, ""
     if m.ok:
         with duckdb.connect(str(warehouse), read_only=True) as con:
             rows = (
                 con.execute(
                     "SELECT sum(row_count) FROM dwh_meta.layer_tables WHERE run_id = (SELECT run_id "
-                    "FROM dwh_meta.layer_runs WHERE layer = 'silver' ORDER BY started_at DESC LIMIT 1)"
+                    "FROM dwh_meta.layer_runs WHERE layer = ? ORDER BY started_at DESC LIMIT 1)",
+                    [layer],
                 ).fetchone()[0]
                 or 0
             )
     else:
         problem = f"exit {m.returncode}, see {m.log_path}"
     note = f"target < {TARGET_SECONDS:.0f} s: {'PASS' if m.ok and m.wall_s < TARGET_SECONDS else 'MISS'}"
-    return StageResult("s silver build", int(rows), m, {"note": note}, problem)
+    return StageResult(STAGE_NAMES[layer], int(rows), m, {"note": note}, problem)
