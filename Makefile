@@ -5,6 +5,9 @@ VENV := .venv
 VPY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
+# Extra pip arguments for torch, e.g. TORCH_PIP_ARGS="--index-url https://download.pytorch.org/whl/cpu"
+# on a machine without a local CPU wheel (PyPI's default torch build is CUDA, several GB).
+TORCH_PIP_ARGS ?=
 
 .PHONY: venv test demo devdb-start devdb-stop bench clean
 
@@ -14,7 +17,8 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VPY) -m pip install --upgrade pip
-	$(VPY) -m pip install -e '.[dev]'
+	$(VPY) -m pip install 'torch==2.13.0' $(TORCH_PIP_ARGS)
+	$(VPY) -m pip install -e '.[dev,ml]'
 	touch $(STAMP)
 
 test: venv
