@@ -28,6 +28,12 @@ def _parser() -> argparse.ArgumentParser:
         default=dt.date.today(),
         help="snapshot date YYYY-MM-DD: nothing after it exists (default today)",
     )
+    p.add_argument(
+        "--snapshot",
+        type=dt.date.fromisoformat,
+        default=None,
+        help="read the sources as they stood on this earlier day YYYY-MM-DD (calendar and draws still from --until)",
+    )
     p.add_argument("--no-moodle", action="store_true", help="do not create the Moodle database")
     p.add_argument("--moodle-years", type=int, default=3, help="academic years with Moodle activity (default 3)")
     p.add_argument(
@@ -51,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
             years=args.years,
             seed=args.seed,
             until=args.until,
+            snapshot=args.snapshot,
             moodle=not args.no_moodle,
             moodle_years=args.moodle_years,
         )

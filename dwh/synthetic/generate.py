@@ -18,6 +18,7 @@ from dwh.synthetic.guarani import build_guarani
 from dwh.synthetic.moodle import MoodleLink, build_moodle
 from dwh.synthetic.params import GeneratorConfig, semester_start
 from dwh.synthetic.simulate import ACTIVE, DROPPED, GRADUATED, PAUSED, SourceWorld, day_number, simulate_source
+from dwh.synthetic.snapshot import snapshot_guarani, snapshot_moodle
 
 log = logging.getLogger(__name__)
 SOURCE_NAMES = ("guarani_a", "guarani_b", "guarani_c")
@@ -47,18 +48,24 @@ def is_timestamptz_variant(index: int) -> bool:
 
 def _truth_tables(cfg: GeneratorConfig, world: SourceWorld, ids: dict, counts: dict[str, int]) -> dict[str, pa.Table]:
     st = world.students
+    state, graduation_day, t = st["state"], st["graduation_day"], world.truth
+    if cfg.snapshot is not None:
+        # Truth as known on the snapshot day: the state at the end of its cuatrimestre.
+        state = st["state_by_sem"][:, cfg.known_semesters - 1]
+        graduation_day = np.where(graduation_day + 20 > day_number(cfg.snapshot), -1, graduation_day)
+        keep = t["sem"] < cfg.known_semesters
+        t = {name: values[keep] for name, values in t.items()}
     outcome = np.select(
-        [st["state"] == GRADUATED, st["state"] == DROPPED, st["state"] == PAUSED, st["state"] == ACTIVE],
+        [state == GRADUATED, state == DROPPED, state == PAUSED, state == ACTIVE],
         ["graduated", "dropped_out", "stopped_out", "active"],
         "not_entered",
     )
-    outcome = np.where((outcome == "graduated") & (st["graduation_day"] < 0), "active", outcome)
+    outcome = np.where((outcome == "graduated") & (graduation_day < 0), "active", outcome)
     starts = np.array([day_number(semester_start(s, cfg.first_year)) for s in range(cfg.n_semesters + 4)])
     dsem = st["dropout_sem"]
-    late = dsem >= cfg.n_semesters  # leaving after the snapshot is not known yet
+    late = dsem >= cfg.known_semesters  # leaving after the snapshot is not known yet
     dsem = np.where(late, -1, dsem)
     outcome = np.where(late & (outcome == "dropped_out"), "active", outcome)
-    t = world.truth
     params = {
         "students": cfg.students,
         "sources": cfg.sources,
@@ -68,6 +75,8 @@ def _truth_tables(cfg: GeneratorConfig, world: SourceWorld, ids: dict, counts: d
         "moodle": cfg.moodle,
         "generator_version": 1,
     }
+    if cfg.snapshot is not None:
+        params["snapshot"] = cfg.snapshot.isoformat()
     return {
         "student_truth": table(
             alumno=ints(ids["alumno"]),
@@ -80,7 +89,7 @@ def _truth_tables(cfg: GeneratorConfig, world: SourceWorld, ids: dict, counts: d
             outcome=texts(outcome.astype(object)),
             dropout_semester=ints(dsem, null=dsem < 0),
             dropout_semester_start=dates(starts[np.maximum(dsem, 0)], null=dsem < 0),
-            graduation_date=dates(np.maximum(st["graduation_day"], 0), null=st["graduation_day"] < 0),
+            graduation_date=dates(np.maximum(graduation_day, 0), null=graduation_day < 0),
         ),
         "semester_truth": table(
             alumno=ints(ids["alumno"][t["stu"]]),
@@ -120,6 +129,8 @@ def _generate_guarani(cfg: GeneratorConfig, index: int, n: int, url: str) -> tup
     world = simulate_source(cfg, index, n)
     tstz = is_timestamptz_variant(index)
     tables, ids = build_guarani(world, index * DNI_SPACING, tstz)
+    if cfg.snapshot is not None:
+        tables = snapshot_guarani(tables, world, ids, cfg.snapshot)
     ordered = {name: tables[name] for name in ddl.guarani_tables()}
     counts = load.load_database(url, ddl.guarani_create_sql(tstz), ordered, ddl.guarani_post_load_sql(tstz), "negocio")
     load.load_database(url, _TRUTH_DDL, _truth_tables(cfg, world, ids, counts), [], TRUTH_SCHEMA)
@@ -156,6 +167,8 @@ def generate(cfg: GeneratorConfig, admin_url: str, db_prefix: str = "", jobs: in
         tables = build_moodle(
             [r[0] for r in results], cfg.seed, cfg.first_year, moodle_from, cfg.moodle_events_per_course
         )
+        if cfg.snapshot is not None:
+            tables = snapshot_moodle(tables, cfg.snapshot)
         ordered = {name: tables.get(name) for name in ddl.schema_facts("moodle")}
         counts = load.load_database(
             moodle_url,

@@ -42,6 +42,7 @@ def build_guarani(
         "usuario": b.usuario,
         "has_usuario": b.has_usuario,
         "elemento_codes": np.asarray(tables["sga_elementos"].column("codigo").to_pylist(), dtype=object),
+        "provisional_draw": b.provisional_draw,
     }
     return tables, ids
 
@@ -316,7 +317,9 @@ class _Builder:
         calidad = status["calidad"][last_idx]
         motivo = status["motivo"][last_idx]
         regular = np.where(motivo == catalogs.MOTIVOS_CALIDAD["perdida"], "N", "S")
-        provisional = (st["cohort"] == cfg.last_year) & (rng.random(n) < 0.04)
+        newest = st["cohort"] == cfg.last_year
+        self.provisional_draw = rng.random(n) < 0.04  # kept: a snapshot applies it to its own newest cohort
+        provisional = newest & self.provisional_draw
         legajo = np.array(
             [f"{self.fac['propuestas'][p][2]}-{a:06d}" for p, a in zip(st["propuesta"], self.alumno)], dtype=object
         )

@@ -21,6 +21,9 @@ class GeneratorConfig:
     moodle: bool = True
     moodle_years: int = 3
     moodle_events_per_course: float = 5.0
+    # Read the same university as its databases stood on this earlier day: the calendar, the cohorts
+    # and every random draw still come from `until`; rows dated after the snapshot do not exist yet.
+    snapshot: dt.date | None = None
 
     def __post_init__(self) -> None:
         if self.students < self.sources:
@@ -29,6 +32,10 @@ class GeneratorConfig:
             raise ValueError(f"sources must be between 1 and 3, got {self.sources}")
         if self.years < 1:
             raise ValueError(f"years must be at least 1, got {self.years}")
+        if self.snapshot is not None:
+            start = semester_start(0, self.first_year)
+            if not start <= self.snapshot <= self.until:
+                raise ValueError(f"snapshot must be between {start} and until ({self.until}), got {self.snapshot}")
 
     @property
     def last_year(self) -> int:
@@ -43,6 +50,16 @@ class GeneratorConfig:
     def n_semesters(self) -> int:
         """Cuatrimestres from the first cohort's entry to the one containing `until`."""
         return semester_index(self.until, self.first_year) + 1
+
+    @property
+    def today(self) -> dt.date:
+        """The day the sources are read: the snapshot when there is one, else `until`."""
+        return self.until if self.snapshot is None else self.snapshot
+
+    @property
+    def known_semesters(self) -> int:
+        """Cuatrimestres from the first cohort's entry to the one containing `today`."""
+        return semester_index(self.today, self.first_year) + 1
 
 
 def academic_year(day: dt.date) -> int:

@@ -56,6 +56,8 @@ class SourceWorld:
     perdidas: dict[str, np.ndarray]
     census: dict[str, np.ndarray]
     truth: dict[str, np.ndarray]
+    # Readmissions (stu, time): the status events that raise sga_alumnos.cnt_readmisiones.
+    readmits: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def _draw_students(
@@ -146,8 +148,10 @@ def simulate_source(cfg: GeneratorConfig, index: int, n: int) -> SourceWorld:
     dropout_sem = np.full(n, -1)
     graduation_day = np.full(n, -1)
     readmissions = np.zeros(n, dtype=int)
+    # Each student's state at the end of every cuatrimestre (for truth read at a snapshot); no draws.
+    state_by_sem = np.zeros((n, cfg.n_semesters), dtype=np.int8)
 
-    cursadas, exams, reins, status, perdidas, truth = (Events() for _ in range(6))
+    cursadas, exams, reins, status, perdidas, truth, readmits = (Events() for _ in range(7))
     status.add(
         stu=np.arange(n),
         time=_entry_times(cfg, st["cohort"], rng),
@@ -164,7 +168,7 @@ def simulate_source(cfg: GeneratorConfig, index: int, n: int) -> SourceWorld:
         state[(entry_sem == sem)] = ACTIVE
         returning = (state == PAUSED) & (resume_at == sem)
         state[returning] = ACTIVE
-        _reincorporate(sem, cfg, returning & ~regular, rng, status, readmissions)
+        _reincorporate(sem, cfg, returning & ~regular, rng, status, readmissions, readmits)
         regular[returning] = True
 
         # Continuing students decide whether they stay, using last cuatrimestre's hazard.
@@ -220,6 +224,7 @@ def simulate_source(cfg: GeneratorConfig, index: int, n: int) -> SourceWorld:
         next_hazard[:] = 0.0
         next_hazard[still] = sigmoid(logit)
         truth.add(stu=still, sem=np.full(still.size, sem), hazard=next_hazard[still], z=z_now[still])
+        state_by_sem[:, sem] = state
 
     st.update(
         state=state,
@@ -230,6 +235,7 @@ def simulate_source(cfg: GeneratorConfig, index: int, n: int) -> SourceWorld:
         entry_sem=entry_sem,
         resurvey_sem=resurvey_sem,
         starts_work=starts_work,
+        state_by_sem=state_by_sem,
     )
     world = SourceWorld(
         index,
@@ -242,6 +248,7 @@ def simulate_source(cfg: GeneratorConfig, index: int, n: int) -> SourceWorld:
         perdidas.frame(),
         {},
         truth.frame(),
+        readmits.frame() if readmits.columns else {"stu": np.empty(0, int), "time": np.empty(0, np.int64)},
     )
     _cut_at(world, until)
     return world
@@ -326,20 +333,28 @@ def _annual_control(
 
 
 def _reincorporate(
-    sem: int, cfg: GeneratorConfig, who: np.ndarray, rng: np.random.Generator, status: Events, readmissions: np.ndarray
+    sem: int,
+    cfg: GeneratorConfig,
+    who: np.ndarray,
+    rng: np.random.Generator,
+    status: Events,
+    readmissions: np.ndarray,
+    readmits: Events,
 ) -> None:
     idx = np.flatnonzero(who)
     if idx.size == 0:
         return
     start = class_period(sem, cfg.first_year)[0]
     days = day_number(start) - rng.integers(3, 20, idx.size)
+    times = _day_times(days, rng)
     status.add(
         stu=idx,
-        time=_day_times(days, rng),
+        time=times,
         calidad=np.full(idx.size, "A"),
         motivo=np.full(idx.size, catalogs.MOTIVOS_CALIDAD["reincorporacion"]),
     )
     readmissions[idx] += 1
+    readmits.add(stu=idx, time=times)
 
 
 def _reinscribe(idx: np.ndarray, year: int, rng: np.random.Generator, reins: Events, early: bool) -> None:
