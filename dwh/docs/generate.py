@@ -14,7 +14,7 @@ from dwh.pipelines.silver_transform import bronze_placeholders
 from dwh.pipelines.sql_files import SqlFile, layer_files
 
 DOCS_DIR = Path(__file__).resolve().parent
-LAYERS = ("silver",)
+LAYERS = ("silver", "gold")
 # Types do not depend on data: the layers are built on an empty bronze at a fixed date.
 _DOCS_AS_OF = dt.date(2025, 11, 30)
 

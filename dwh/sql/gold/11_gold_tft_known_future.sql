@@ -23,7 +23,7 @@ semestres AS (
            CAST(c.cuatrimestre AS INTEGER) AS cuatrimestre,
            CAST(c.as_of_mes AS INTEGER) AS mes,
            CAST(c.as_of_dia AS INTEGER) AS dia
-    FROM bounds, range((SELECT y0 FROM bounds), (SELECT y1 FROM bounds) + 1) AS y(anio)
+    FROM (SELECT unnest(generate_series(y0, y1)) AS anio FROM bounds) AS y
     CROSS JOIN gold.seed_semester_calendar c
 ),
 fechas AS (

@@ -11,17 +11,14 @@
 -- origen tells where a feature comes from: ingreso (static), calendario, or semestre (observed).
 CREATE OR REPLACE TABLE gold.gold_tft_feature_roles AS
 WITH columnas AS (
-    SELECT column_name, data_type, ordinal_position
-    FROM information_schema.columns
-    WHERE table_schema = 'gold' AND table_name = 'gold_tft_training_dataset'
+    SELECT column_name, column_type AS data_type, row_number() OVER () AS ordinal_position
+    FROM (DESCRIBE gold.gold_tft_training_dataset)
 ),
 estaticas AS (
-    SELECT column_name FROM information_schema.columns
-    WHERE table_schema = 'gold' AND table_name = 'gold_tft_static_features'
+    SELECT column_name FROM (DESCRIBE gold.gold_tft_static_features)
 ),
 calendario AS (
-    SELECT column_name FROM information_schema.columns
-    WHERE table_schema = 'gold' AND table_name = 'gold_tft_known_future'
+    SELECT column_name FROM (DESCRIBE gold.gold_tft_known_future)
     UNION ALL SELECT 'semestres_desde_ingreso'
 ),
 clasificadas AS (
