@@ -7,6 +7,10 @@
 #   conn_string  a SQLAlchemy PostgreSQL URL, or "env:VARIABLE" to read the URL from
 #                that environment variable (keeps passwords out of this file).
 #   kind         "guarani" (SIU-Guaraní, the default) or "moodle".
+#   max_age_days optional freshness limit: when the newest data loaded from this source
+#                is older than this many days, the run reports it and exits non-zero
+#                (so cron mails someone). Unset: freshness is reported, never fails.
+#                Mind the holidays: Guaraní is quiet in January (e.g. 45), Moodle less so.
 #
 # URL forms that work:
 #   TCP with password:  postgresql+psycopg2://dwh_reader:secret@db.example.edu:5432/guarani3

@@ -18,7 +18,7 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 KINDS = ("guarani", "moodle")
 DEFAULT_KIND = "guarani"
 REQUIRED_KEYS = frozenset({"name", "conn_string"})
-ALLOWED_KEYS = REQUIRED_KEYS | {"kind"}
+ALLOWED_KEYS = REQUIRED_KEYS | {"kind", "max_age_days"}
 ENV_PREFIX = "env:"
 
 _NAME_RE = re.compile(r"^[a-z0-9_]+$")
@@ -40,6 +40,8 @@ class SourceDatabase:
     name: str
     conn_string: str
     kind: str = DEFAULT_KIND
+    # freshness: the newest loaded data may be at most this many days old (None: reported, never fails)
+    max_age_days: int | None = None
 
     @property
     def redacted_url(self) -> str:
@@ -47,7 +49,10 @@ class SourceDatabase:
 
     def __repr__(self) -> str:
         # The default dataclass repr would print the password inside conn_string.
-        return f"SourceDatabase(name={self.name!r}, kind={self.kind!r}, url={self.redacted_url!r})"
+        return (
+            f"SourceDatabase(name={self.name!r}, kind={self.kind!r}, url={self.redacted_url!r}, "
+            f"max_age_days={self.max_age_days!r})"
+        )
 
 
 def scrub_passwords(text: str) -> str:
@@ -125,8 +130,11 @@ def _parse_entry(config_path: Path, index: int, entry: object) -> SourceDatabase
     kind = entry.get("kind", DEFAULT_KIND)
     if kind not in KINDS:
         raise ConfigError(f"{where}: kind {kind!r} is invalid: expected one of {', '.join(KINDS)}")
+    max_age = entry.get("max_age_days")
+    if max_age is not None and (isinstance(max_age, bool) or not isinstance(max_age, int) or max_age < 1):
+        raise ConfigError(f"{where}: max_age_days must be a positive whole number of days, got {max_age!r}")
     conn_string = _resolve_conn_string(where, entry["conn_string"])
-    return SourceDatabase(name=name, conn_string=conn_string, kind=kind)
+    return SourceDatabase(name=name, conn_string=conn_string, kind=kind, max_age_days=max_age)
 
 
 def _resolve_conn_string(where: str, raw: object) -> str:

@@ -35,6 +35,7 @@ class LayerRun:
     run_id: str
     as_of: dt.date
     tables: dict[str, int] = field(default_factory=dict)
+    table_seconds: dict[str, float] = field(default_factory=dict)
     tests: list[TestResult] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -148,6 +149,7 @@ def build_layer(
                 _execute_file(con, sql_file)
                 if sql_file.grain:
                     run.tables[sql_file.target] = con.execute(f"SELECT count(*) FROM {sql_file.target}").fetchone()[0]
+                    run.table_seconds[sql_file.target] = time.perf_counter() - f0
                     log.info(
                         "%s: %s rows in %.1fs",
                         sql_file.target,

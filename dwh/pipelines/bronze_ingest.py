@@ -15,6 +15,8 @@ import dlt
 from dlt.pipeline.helpers import pipeline_drop
 
 from dwh.logs import setup_logging
+from dwh.ops.lock import LockHeld, warehouse_lock
+from dwh.ops.warehouse_file import WarehouseUnavailable, check_warehouse
 from dwh.pipelines import bronze_settings, bronze_warehouse
 from dwh.settings import ConfigError, SourceDatabase, dlt_state_dir, load_config, scrub_passwords, warehouse_path
 from dwh.sources.catalog import BronzeTable
@@ -39,6 +41,7 @@ class BronzeReport:
     run_id: str
     outcomes: list[TableOutcome] = field(default_factory=list)
     failed_sources: dict[str, str] = field(default_factory=dict)
+    source_seconds: dict[str, float] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -71,6 +74,7 @@ def _resources_for(
     tables: list[BronzeTable],
     start: dt.date,
     report: BronzeReport,
+    refresh: frozenset[str] = frozenset(),
 ) -> list:
     """Build the source's resources; a missing optional table or view is a schema variant, not a failure."""
     engine = source_engine(source)
@@ -94,9 +98,19 @@ def _resources_for(
             variant = "fallback" if attempt else "loaded"
             has_state = _has_state(pipeline, resource_name)
             previous = bronze_warehouse.previous_variant(warehouse, source.name, table.name)
+            refreshing = table.name in refresh
             # Rows read through another query variant (the fallback view) are reloaded in full.
-            first = table.incremental and (not has_state or (previous is not None and previous != variant))
-            if first:
+            first = table.incremental and (
+                refreshing or not has_state or (previous is not None and previous != variant)
+            )
+            if refreshing:
+                log.warning(
+                    "%s.%s: full refresh: its rows and state are replaced by a full read", source.name, table.name
+                )
+                if has_state:
+                    pipeline_drop(pipeline, resources=[resource_name], state_only=True)()
+                bronze_warehouse.delete_source_rows(warehouse, table.name, source.name)
+            elif first:
                 if has_state:
                     log.warning(
                         "%s.%s: query variant changed (%s -> %s); reloading it in full",
@@ -124,26 +138,34 @@ def _resources_for(
     return resources
 
 
-def _finish_pending(pipeline: dlt.Pipeline) -> None:
-    """A package extracted by an interrupted run is loaded now; one that cannot load is aborted."""
+def _abort_pending(pipeline: dlt.Pipeline) -> None:
+    """Abort what an interrupted run left pending: its local state goes back, this run reads it again.
+
+    Loading it instead could apply a half-loaded package twice (a job whose rows were committed but not
+    marked done runs again), duplicating an appended first load. Re-reading is exact: every bronze write
+    replaces rows by key or by source, and a load's state only counts once the load completed.
+    """
     if not pipeline.has_pending_data:
         return
-    log.warning("loading the packages an interrupted run left pending")
-    try:
-        pipeline.load()
-    except Exception as exc:  # noqa: BLE001 - any load error means the package cannot be finished
-        log.error("pending packages could not be loaded and are aborted: %s", scrub_passwords(str(exc))[:500])
-        pipeline.abort_packages()
+    log.warning("an interrupted run left load packages pending: aborting them; their rows are read again")
+    pipeline.abort_packages()
 
 
 def run_bronze(
-    sources: list[SourceDatabase], tables: list[BronzeTable], warehouse: Path, start: dt.date
+    sources: list[SourceDatabase],
+    tables: list[BronzeTable],
+    warehouse: Path,
+    start: dt.date,
+    refresh: frozenset[str] = frozenset(),
 ) -> BronzeReport:
-    """Load each source in its own dlt run, so one failing source neither blocks nor advances the others."""
+    """Load each source in its own dlt run, so one failing source neither blocks nor advances the others.
+
+    `refresh` names tables to reload from scratch for these sources (rows and state replaced).
+    """
     report = BronzeReport(run_id=uuid.uuid4().hex[:12])
     started = dt.datetime.now(dt.timezone.utc)
     pipeline = make_pipeline(warehouse)
-    _finish_pending(pipeline)
+    _abort_pending(pipeline)
     for source in sources:
         source_tables = [t for t in tables if t.kind == source.kind]
         if not source_tables:
@@ -152,7 +174,7 @@ def run_bronze(
         first_outcome = len(report.outcomes)
         try:
             pipeline.sync_destination()
-            resources = _resources_for(pipeline, warehouse, source, source_tables, start, report)
+            resources = _resources_for(pipeline, warehouse, source, source_tables, start, report, refresh)
             counts = {}
             if resources:
                 pipeline.run(resources)
@@ -164,6 +186,7 @@ def run_bronze(
                 # source's run does not retry (and fail on) this package first.
                 pipeline.abort_packages()
             report.failed_sources[source.name] = message
+            report.source_seconds[source.name] = time.perf_counter() - t0
             for outcome in report.outcomes[first_outcome:]:
                 outcome.status, outcome.message = "failed", message
             log.error("source %s failed, its state was not advanced: %s", source.name, message)
@@ -171,6 +194,7 @@ def run_bronze(
         for outcome in report.outcomes[first_outcome:]:
             outcome.rows = int(counts.get(outcome.table, 0))
         loaded = sum(o.rows for o in report.outcomes[first_outcome:])
+        report.source_seconds[source.name] = time.perf_counter() - t0
         log.info(
             "source %s: %s rows in %d tables in %.1fs",
             source.name,
@@ -214,7 +238,13 @@ def main(argv: list[str] | None = None) -> int:
         log.error("%s", exc)
         return 2
     warehouse = warehouse_path()
-    report = run_bronze(sources, tables, warehouse, start)
+    try:
+        with warehouse_lock(warehouse, "python -m dwh.pipelines.bronze_ingest"):
+            check_warehouse(warehouse)
+            report = run_bronze(sources, tables, warehouse, start)
+    except (LockHeld, WarehouseUnavailable) as exc:
+        log.error("%s", exc)
+        return 1
     for name, message in report.failed_sources.items():
         log.error("bronze failed for source %s: %s", name, message)
     return 0 if report.ok else 1

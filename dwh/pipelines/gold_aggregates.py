@@ -5,19 +5,23 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from pathlib import Path
 
 import duckdb
 
 from dwh.logs import setup_logging
-from dwh.pipelines._sql_runner import DataTestError, SqlRunError, build_layer
-from dwh.pipelines.sql_files import SqlLayerError
+from dwh.ops.lock import LockHeld, warehouse_lock
+from dwh.pipelines._sql_runner import DataTestError, LayerRun, SqlRunError, build_layer
+from dwh.pipelines.silver_transform import summary
+from dwh.pipelines.sql_files import SqlFile, SqlLayerError
 from dwh.settings import ConfigError, as_of_date, warehouse_path
 
 log = logging.getLogger("dwh.gold")
 REQUIRED_SILVER = ("dim_student", "fact_dropout", "dim_periodo")
 
 
-def _silver_missing(warehouse) -> list[str]:
+def silver_missing(warehouse: Path) -> list[str]:
+    """The silver tables gold needs that the warehouse lacks."""
     with duckdb.connect(str(warehouse), read_only=True) as con:
         present = {
             r[0]
@@ -26,6 +30,17 @@ def _silver_missing(warehouse) -> list[str]:
             ).fetchall()
         }
     return [t for t in REQUIRED_SILVER if t not in present]
+
+
+def build(warehouse: Path, as_of, files: list[SqlFile] | None = None) -> LayerRun:
+    """Build gold (all files, or the given ones) in one transaction; raises on any failure."""
+    missing = silver_missing(warehouse)
+    if missing:
+        raise SqlRunError(
+            f"silver is not built in {warehouse} (missing {', '.join('silver.' + t for t in missing)}): "
+            "run python -m dwh.pipelines.silver_transform first"
+        )
+    return build_layer(warehouse, "gold", as_of, files=files)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,28 +56,16 @@ def main(argv: list[str] | None = None) -> int:
     if not warehouse.exists():
         log.error("warehouse %s does not exist: run bronze and silver first (python -m dwh.main)", warehouse)
         return 1
-    missing = _silver_missing(warehouse)
-    if missing:
-        log.error(
-            "silver is not built in %s (missing %s): run python -m dwh.pipelines.silver_transform first",
-            warehouse,
-            ", ".join(f"silver.{t}" for t in missing),
-        )
-        return 1
     try:
-        run = build_layer(warehouse, "gold", as_of)
+        with warehouse_lock(warehouse, "python -m dwh.pipelines.gold_aggregates"):
+            run = build(warehouse, as_of)
+    except LockHeld as exc:
+        log.error("%s", exc)
+        return 1
     except (SqlLayerError, SqlRunError, DataTestError) as exc:
         log.error("gold not built, the previous gold is unchanged: %s", exc)
         return 1
-    log.info(
-        "gold built as of %s: %d tables, %s rows, %d data tests (%d warnings) in %.1fs",
-        as_of,
-        len(run.tables),
-        f"{sum(run.tables.values()):,}",
-        len(run.tests),
-        sum(t.status == "warn" for t in run.tests),
-        run.seconds,
-    )
+    log.info("%s", summary(run))
     return 0
 
 

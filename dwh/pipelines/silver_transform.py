@@ -12,8 +12,9 @@ from pathlib import Path
 import duckdb
 
 from dwh.logs import setup_logging
-from dwh.pipelines._sql_runner import META, DataTestError, SqlRunError, build_layer
-from dwh.pipelines.sql_files import SqlLayerError
+from dwh.ops.lock import LockHeld, warehouse_lock
+from dwh.pipelines._sql_runner import META, DataTestError, LayerRun, SqlRunError, build_layer
+from dwh.pipelines.sql_files import SqlFile, SqlLayerError
 from dwh.settings import ConfigError, as_of_date, warehouse_path
 
 log = logging.getLogger("dwh.silver")
@@ -42,6 +43,25 @@ def bronze_placeholders() -> list[str]:
     return ["CREATE SCHEMA IF NOT EXISTS bronze"] + [s.query for s in duckdb.extract_statements(text)]
 
 
+def build(warehouse: Path, as_of, files: list[SqlFile] | None = None) -> LayerRun:
+    """Build silver (all files, or the given ones) in one transaction; raises on any failure."""
+    return build_layer(
+        warehouse,
+        "silver",
+        as_of,
+        files=files,
+        variables={"hash_salt": hash_salt(warehouse)},
+        prepare=bronze_placeholders(),
+    )
+
+
+def summary(run: LayerRun) -> str:
+    return (
+        f"{run.layer} built as of {run.as_of}: {len(run.tables)} tables, {sum(run.tables.values()):,} rows, "
+        f"{len(run.tests)} data tests ({sum(t.status == 'warn' for t in run.tests)} warnings) in {run.seconds:.1f}s"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m dwh.pipelines.silver_transform", description=__doc__)
     parser.parse_args(argv)
@@ -56,21 +76,15 @@ def main(argv: list[str] | None = None) -> int:
         log.error("warehouse %s does not exist: run bronze first (python -m dwh.pipelines.bronze_ingest)", warehouse)
         return 1
     try:
-        run = build_layer(
-            warehouse, "silver", as_of, variables={"hash_salt": hash_salt(warehouse)}, prepare=bronze_placeholders()
-        )
+        with warehouse_lock(warehouse, "python -m dwh.pipelines.silver_transform"):
+            run = build(warehouse, as_of)
+    except LockHeld as exc:
+        log.error("%s", exc)
+        return 1
     except (SqlLayerError, SqlRunError, DataTestError) as exc:
         log.error("silver not built, the previous silver is unchanged: %s", exc)
         return 1
-    log.info(
-        "silver built as of %s: %d tables, %s rows, %d data tests (%d warnings) in %.1fs",
-        as_of,
-        len(run.tables),
-        f"{sum(run.tables.values()):,}",
-        len(run.tests),
-        sum(t.status == "warn" for t in run.tests),
-        run.seconds,
-    )
+    log.info("%s", summary(run))
     return 0
 
 

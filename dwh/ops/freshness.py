@@ -1,0 +1,83 @@
+"""Freshness: per source, the newest event loaded into bronze and its age against the source's limit."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from dwh.settings import SourceDatabase
+from dwh.sources.catalog import by_name
+
+# Tables whose cursor is the day something happened. attendance and academic use the period's end and
+# historia_academica dates undated rows today (both capped at today), which would look fresh forever.
+EVENT_TABLES = (
+    "course_inscriptions",
+    "exam_inscriptions",
+    "reinscripciones",
+    "alumnos_hist_calidad",
+    "perdida_regularidades",
+    "census",
+    "moodle_engagement",
+    "moodle_attendance",
+    "moodle_enrolments",
+)
+
+
+@dataclass
+class Freshness:
+    source: str
+    newest: dt.date | None
+    age_days: int | None
+    max_age_days: int | None
+
+    @property
+    def breached(self) -> bool:
+        if self.max_age_days is None:
+            return False
+        return self.age_days is None or self.age_days > self.max_age_days
+
+    def describe(self) -> str:
+        newest = self.newest.isoformat() if self.newest else "no data"
+        age = f"{self.age_days} days old" if self.age_days is not None else "never loaded"
+        limit = f"limit {self.max_age_days} days" if self.max_age_days else "no limit set"
+        verdict = "STALE" if self.breached else "ok"
+        return f"{self.source}: newest data {newest} ({age}; {limit}) {verdict}"
+
+
+def _existing(con: duckdb.DuckDBPyConnection) -> set[str]:
+    return {
+        r[0]
+        for r in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'bronze'"
+        ).fetchall()
+    }
+
+
+def newest_dates(warehouse: Path, read_only: bool = True) -> dict[str, dt.date]:
+    """Per source_db, the latest cursor value of its incremental bronze tables (the newest event seen)."""
+    newest: dict[str, dt.date] = {}
+    with duckdb.connect(str(warehouse), read_only=read_only) as con:
+        present = _existing(con)
+        for table in map(by_name, EVENT_TABLES):
+            if table.name not in present:
+                continue
+            for source, value in con.execute(
+                f'SELECT source_db, CAST(max("{table.cursor}") AS DATE) FROM bronze."{table.name}" GROUP BY 1'
+            ).fetchall():
+                if value is not None and (source not in newest or value > newest[source]):
+                    newest[source] = value
+    return newest
+
+
+def check(warehouse: Path, sources: list[SourceDatabase], today: dt.date | None = None) -> list[Freshness]:
+    today = today or dt.date.today()
+    newest = newest_dates(warehouse) if warehouse.exists() else {}
+    out = []
+    for source in sources:
+        value = newest.get(source.name)
+        age = (today - value).days if value is not None else None
+        out.append(Freshness(source.name, value, age, source.max_age_days))
+    return out

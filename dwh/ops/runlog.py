@@ -1,0 +1,62 @@
+"""The run log: one row per step of every run (source, table, rows, seconds, status, error) in the warehouse."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from dwh.pipelines._sql_runner import META
+from dwh.settings import scrub_passwords
+
+log = logging.getLogger("dwh.runlog")
+TABLE = f"{META}.run_log"
+DDL = (
+    f"CREATE TABLE IF NOT EXISTS {TABLE} (run_id VARCHAR, started_at TIMESTAMPTZ, step VARCHAR, "
+    "source_db VARCHAR, table_name VARCHAR, row_count BIGINT, seconds DOUBLE, status VARCHAR, error VARCHAR)"
+)
+
+
+@dataclass
+class RunLog:
+    """Steps of one run, written to the warehouse at the end (also when the run fails)."""
+
+    command: str
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
+    rows: list[tuple] = field(default_factory=list)
+
+    def add(
+        self,
+        step: str,
+        status: str,
+        *,
+        source: str | None = None,
+        table: str | None = None,
+        rows: int | None = None,
+        seconds: float | None = None,
+        error: str = "",
+    ) -> None:
+        text = scrub_passwords(" ".join(error.split()))[:2000] if error else None
+        self.rows.append((step, source, table, rows, seconds, status, text))
+
+    def write(self, warehouse: Path) -> bool:
+        """Append the rows; False (logged, never raised) when the warehouse cannot take them."""
+        if not warehouse.exists():
+            return False
+        try:
+            with duckdb.connect(str(warehouse)) as con:
+                con.execute(f"CREATE SCHEMA IF NOT EXISTS {META}")
+                con.execute(DDL)
+                con.executemany(
+                    f"INSERT INTO {TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [(self.run_id, self.started_at, *row) for row in self.rows],
+                )
+            return True
+        except duckdb.Error as exc:
+            log.error("the run log could not be written to %s: %s", warehouse, str(exc).splitlines()[0])
+            return False
