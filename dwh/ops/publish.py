@@ -42,6 +42,7 @@ def publish(warehouse: Path) -> Published:
         # all committed data into the main file, so the copy needs no WAL
         con.execute("CHECKPOINT")
     tmp = target.with_name(f".{target.name}.publishing")
+    log.info("publishing %s to %s", warehouse, target)
     try:
         shutil.copyfile(warehouse, tmp)
         with open(tmp, "rb") as fh:

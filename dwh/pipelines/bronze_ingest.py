@@ -151,6 +151,24 @@ def _abort_pending(pipeline: dlt.Pipeline) -> None:
     pipeline.abort_packages()
 
 
+def _extract_normalize_load(pipeline: dlt.Pipeline, source: str, resources: list) -> dict[str, int]:
+    """dlt's three steps, one log line each; returns rows per table."""
+    t0 = time.perf_counter()
+    log.info("source %s: extracting %d resources", source, len(resources))
+    pipeline.extract(resources)
+    t1 = time.perf_counter()
+    pipeline.normalize()
+    counts = dict(pipeline.last_trace.last_normalize_info.row_counts)
+    rows = sum(v for k, v in counts.items() if not k.startswith("_dlt"))
+    t2 = time.perf_counter()
+    log.info(
+        "source %s: extracted and normalized %s rows in %.1fs + %.1fs; loading", source, f"{rows:,}", t1 - t0, t2 - t1
+    )
+    pipeline.load()
+    log.info("source %s: loaded in %.1fs", source, time.perf_counter() - t2)
+    return counts
+
+
 def run_bronze(
     sources: list[SourceDatabase],
     tables: list[BronzeTable],
@@ -177,8 +195,7 @@ def run_bronze(
             resources = _resources_for(pipeline, warehouse, source, source_tables, start, report, refresh)
             counts = {}
             if resources:
-                pipeline.run(resources)
-                counts = dict(pipeline.last_trace.last_normalize_info.row_counts)
+                counts = _extract_normalize_load(pipeline, source.name, resources)
         except Exception as exc:  # noqa: BLE001 - reported per source; the other sources go on
             message = scrub_passwords(_root_cause(exc))
             if pipeline.has_pending_data:
