@@ -49,3 +49,30 @@ def setup_logging(level: int | str | None = None) -> None:
         logging.getLogger(name).setLevel(logging.NOTSET if numeric <= logging.DEBUG else logging.WARNING)
     if rejected is not None:
         logging.getLogger(__name__).warning("unknown log level %r, using INFO", rejected)
+
+
+class Progress:
+    """A one-line progress bar on stderr, drawn only when stderr is a terminal (never in cron's mail)."""
+
+    def __init__(self, label: str, total: int) -> None:
+        self.label, self.total, self.done = label, total, 0
+        self.enabled = sys.stderr.isatty() and total > 0
+
+    def step(self, name: str) -> None:
+        if not self.enabled:
+            return
+        width = 30
+        filled = width * self.done // self.total
+        sys.stderr.write(
+            f"\r[{'#' * filled}{'.' * (width - filled)}] {self.label} {self.done}/{self.total} {name:<40.40}"
+        )
+        sys.stderr.flush()
+        self.done += 1
+
+    def clear(self) -> None:
+        """Erase the bar, so a log line can take its place."""
+        if self.enabled:
+            sys.stderr.write("\r" + " " * 100 + "\r")
+            sys.stderr.flush()
+
+    close = clear

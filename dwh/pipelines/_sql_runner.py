@@ -12,6 +12,7 @@ from pathlib import Path
 
 import duckdb
 
+from dwh.logs import Progress
 from dwh.pipelines.data_tests import TestResult, run_tests
 from dwh.pipelines.sql_files import SqlFile, SqlLayerError, layer_files
 
@@ -144,18 +145,22 @@ def build_layer(
                 con.execute(statement)
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {layer}")
             _load_seeds(con, layer)
+            progress = Progress(layer, len(files))
             for sql_file in files:
+                progress.step(sql_file.name)
                 f0 = time.perf_counter()
                 _execute_file(con, sql_file)
                 if sql_file.grain:
                     run.tables[sql_file.target] = con.execute(f"SELECT count(*) FROM {sql_file.target}").fetchone()[0]
                     run.table_seconds[sql_file.target] = time.perf_counter() - f0
+                    progress.clear()
                     log.info(
                         "%s: %s rows in %.1fs",
                         sql_file.target,
                         f"{run.tables[sql_file.target]:,}",
                         time.perf_counter() - f0,
                     )
+            progress.close()
             run.tests = run_tests(con, [f for f in files if f.grain])
             failed = [t for t in run.tests if t.status == "fail"]
             if failed:
