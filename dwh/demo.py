@@ -14,6 +14,7 @@ from sqlalchemy.pool import NullPool
 from dwh import devdb
 from dwh import main as pipeline
 from dwh.logs import setup_logging
+from dwh.ops.publish import published_path
 from dwh.settings import PACKAGE_DIR, warehouse_path
 from dwh.synthetic.generate import TRUTH_SCHEMA, generate, write_config
 from dwh.synthetic.params import GeneratorConfig
@@ -63,9 +64,12 @@ def main() -> int:
     layers = _warehouse_rows(warehouse)
     lines.append(f"warehouse: {warehouse}" + ("" if warehouse.exists() else " (not built yet)"))
     lines += [f"  {schema:<10} {rows:>12,} rows" for schema, rows in sorted(layers.items())]
+    published = published_path(warehouse)
+    lines.append(f"published copy for readers: {published}" + ("" if published.exists() else " (not published)"))
     lines += [
         "next:",
-        f"  DWH_CONFIG={DEMO_CONFIG} .venv/bin/python -m dwh.main    # run the pipeline again",
+        f"  DWH_CONFIG={DEMO_CONFIG} .venv/bin/python -m dwh.main           # run the pipeline again",
+        f"  DWH_CONFIG={DEMO_CONFIG} .venv/bin/python -m dwh.main status    # last runs, freshness, data tests",
         "  make test                                               # run the test suite",
     ]
     sys.stdout.write("\n".join(lines) + "\n")
