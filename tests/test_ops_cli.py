@@ -110,8 +110,24 @@ def test_a_second_run_while_one_holds_the_lock_exits_at_once_naming_the_holder(w
     assert run_main(workdir, "--layer", "gold").returncode == 0
 
 
-def test_status_prints_runs_freshness_and_data_tests(workdir):
-    done = run_main(workdir, "status")
+def test_status_prints_runs_freshness_and_data_tests_without_opening_the_working_file(workdir):
+    # a process holding the working file would make status fail if status opened it
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, time; c = duckdb.connect({str(workdir / 'warehouse.duckdb')!r}); "
+            "print('open', flush=True); time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        done = run_main(workdir, "status")
+    finally:
+        holder.kill()
+        holder.wait()
     assert done.returncode == 0, done.stderr
     out = done.stdout
     assert "last runs:" in out and " ok " in out
@@ -132,6 +148,8 @@ def test_a_stale_source_fails_the_run_after_publishing_fresh_data(workdir, sourc
     )
     assert stale[-1] == ("stale",)
     assert published.exists()
+    status = run_main(workdir, "status").stdout
+    assert " stale " in status and "freshness moodle: moodle: newest data" in status
 
 
 def test_layer_and_select_limit_what_runs(workdir):

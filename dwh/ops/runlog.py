@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import uuid
 from dataclasses import dataclass, field
@@ -45,7 +46,12 @@ class RunLog:
         self.rows.append((step, source, table, rows, seconds, status, text))
 
     def write(self, warehouse: Path) -> bool:
-        """Append the rows; False (logged, never raised) when the warehouse cannot take them."""
+        """Append the rows; False (logged, never raised) when the warehouse cannot take them.
+
+        A run's summary also goes to <warehouse>.runs.jsonl, which `status` reads: it must never open
+        the working file, because any DuckDB connection to it would stop the next run from opening it.
+        """
+        self._append_summary(warehouse)
         if not warehouse.exists():
             return False
         try:
@@ -60,3 +66,49 @@ class RunLog:
         except duckdb.Error as exc:
             log.error("the run log could not be written to %s: %s", warehouse, str(exc).splitlines()[0])
             return False
+
+    def _append_summary(self, warehouse: Path) -> None:
+        finished = [r for r in self.rows if r[0] == "run"]
+        if not finished:
+            return
+        _, _, _, _, seconds, status, error = finished[-1]
+        failed = [
+            {"step": step, "source": source, "table": table, "error": text}
+            for step, source, table, _, _, st, text in self.rows
+            if st in ("failed", "stale") and step != "run"
+        ]
+        line = {
+            "run_id": self.run_id,
+            "command": self.command,
+            "started_at": self.started_at.isoformat(timespec="seconds"),
+            "status": status,
+            "seconds": round(seconds or 0.0, 1),
+            "error": error,
+            "problems": failed,
+        }
+        try:
+            with open(summary_path(warehouse), "a", encoding="utf-8") as fh:
+                fh.write(json.dumps(line) + "\n")
+        except OSError as exc:
+            log.error("the run summary could not be written beside %s: %s", warehouse, exc)
+
+
+def summary_path(warehouse: Path) -> Path:
+    return warehouse.parent / f"{warehouse.name}.runs.jsonl"
+
+
+def read_summaries(warehouse: Path, last: int) -> list[dict]:
+    """The last runs' summaries, newest first."""
+    path = summary_path(warehouse)
+    if not path.exists():
+        return []
+    lines = path.read_text(encoding="utf-8").splitlines()
+    out = []
+    for line in reversed(lines):
+        try:
+            out.append(json.loads(line))
+        except ValueError:
+            continue  # a line cut by a crash
+        if len(out) >= last:
+            break
+    return out

@@ -13,6 +13,7 @@ import duckdb
 from dwh.ops import freshness
 from dwh.ops.lock import holder, lock_path
 from dwh.ops.publish import published_path
+from dwh.ops.runlog import read_summaries
 from dwh.settings import ConfigError, load_config
 
 log = logging.getLogger("dwh.status")
@@ -35,50 +36,33 @@ def running(warehouse: Path) -> str | None:
         os.close(fd)
 
 
-def _readable(warehouse: Path) -> tuple[Path | None, str]:
-    """The working file when no run holds it, else the published copy."""
-    holder = running(warehouse)
-    if holder is None and warehouse.exists():
-        return warehouse, "working warehouse"
-    published = published_path(warehouse)
-    note = f"a run is in progress ({holder}); showing the published copy" if holder else "published copy"
-    return (published if published.exists() else None), note
-
-
 def _table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
     sql = "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?"
     return bool(con.execute(sql, [schema, table]).fetchone()[0])
 
 
 def report(warehouse: Path, runs: int = 5) -> str:
-    path, note = _readable(warehouse)
-    lines = [f"warehouse {warehouse} ({note})"]
-    if path is None:
-        return "\n".join(lines + ["no warehouse yet: run python -m dwh.main"])
+    """Runs from the run summaries; data tests and freshness from the published copy (the last good run).
+
+    The working file is never opened: a reader's connection would stop the next run from opening it.
+    """
+    holder = running(warehouse)
+    lines = [f"warehouse {warehouse}" + (f" — a run is in progress: {holder}" if holder else "")]
+    lines += ["", "last runs:"]
+    summaries = read_summaries(warehouse, runs)
+    for run in summaries:
+        text = f"  {run['started_at'][:16].replace('T', ' ')} {run['run_id']} {run['status']:<7} {run['seconds']:7.1f}s"
+        lines.append(text + (f"  {run['error'][:200]}" if run.get("error") else ""))
+        for problem in run.get("problems", [])[:10]:
+            where = " ".join(x for x in (problem.get("source"), problem.get("table")) if x)
+            lines.append(f"    {problem['step']} {where}: {(problem.get('error') or '')[:200]}")
+    if not summaries:
+        lines.append("  none recorded")
     published = published_path(warehouse)
-    if published.exists():
-        lines.append(f"published copy {published}")
-    with duckdb.connect(str(path), read_only=True) as con:
-        lines += ["", "last runs:"]
-        if _table_exists(con, "dwh_meta", "run_log"):
-            rows = con.execute(
-                "SELECT run_id, started_at, status, seconds, error FROM dwh_meta.run_log WHERE step = 'run' "
-                "ORDER BY started_at DESC LIMIT ?",
-                [runs],
-            ).fetchall()
-            for run_id, started, status, seconds, error in rows:
-                text = f"  {started:%Y-%m-%d %H:%M} {run_id} {status:<7} {seconds or 0:7.1f}s"
-                lines.append(text + (f"  {error[:200]}" if error else ""))
-            if rows:
-                failed = con.execute(
-                    "SELECT step, source_db, table_name, error FROM dwh_meta.run_log "
-                    "WHERE run_id = ? AND status = 'failed' AND step <> 'run'",
-                    [rows[0][0]],
-                ).fetchall()
-                lines += [f"    failed: {s} {src or ''} {t or ''}: {(e or '')[:200]}" for s, src, t, e in failed]
-        else:
-            lines.append("  none recorded")
-        lines += ["", "data tests of the last build of each layer:"]
+    if not published.exists():
+        return "\n".join(lines + ["", f"no published copy at {published} yet: run python -m dwh.main"])
+    lines += ["", f"published copy {published}", "data tests of the last published build of each layer:"]
+    with duckdb.connect(str(published), read_only=True) as con:
         if _table_exists(con, "dwh_meta", "data_test_results"):
             for layer, run_id, total, warns, fails in con.execute(
                 "SELECT layer, run_id, count(*), count(*) FILTER (WHERE status = 'warn'), "
@@ -95,13 +79,13 @@ def report(warehouse: Path, runs: int = 5) -> str:
                     lines.append(f"    {status}: {table} {test} ({failing:,} rows)")
         else:
             lines.append("  none recorded")
-    lines += ["", "freshness (newest event loaded per source):"]
+    lines += ["", "freshness (newest event loaded per source, in the published copy):"]
     try:
         sources = load_config()
     except ConfigError as exc:
         lines.append(f"  unavailable: {exc}")
     else:
-        for f in freshness.check(path, sources):
+        for f in freshness.check(published, sources):
             lines.append(f"  {f.describe()}")
     return "\n".join(lines)
 
