@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 # on a machine without a local CPU wheel (PyPI's default torch build is CUDA, several GB).
 TORCH_PIP_ARGS ?=
 
-.PHONY: venv test demo devdb-start devdb-stop bench clean
+.PHONY: venv test demo dashboard devdb-start devdb-stop bench clean
 
 venv: $(STAMP)
 
@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VPY) -m pip install --upgrade pip
 	$(VPY) -m pip install 'torch==2.13.0' $(TORCH_PIP_ARGS)
-	$(VPY) -m pip install -e '.[dev,ml]'
+	$(VPY) -m pip install -e '.[dev,ml,dashboard]'
 	touch $(STAMP)
 
 test: venv
@@ -26,6 +26,9 @@ test: venv
 
 demo: venv
 	$(VPY) -m dwh.demo
+
+dashboard: venv
+	$(VPY) -m dwh.dashboard
 
 devdb-start: venv
 	$(VPY) -m dwh.devdb start

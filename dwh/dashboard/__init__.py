@@ -1,0 +1,1 @@
+"""The directors' and student-support dashboard (Dash + Plotly) over the published, read-only warehouse."""
