@@ -8,6 +8,8 @@ import sys
 import time
 from pathlib import Path
 
+import duckdb
+
 from dwh.logs import setup_logging
 from dwh.ops import freshness
 from dwh.ops.lock import LockHeld, warehouse_lock
@@ -179,7 +181,7 @@ def _run(
         runlog.rows.clear()
         runlog.add("publish", "ok", rows=done.bytes, seconds=done.seconds, table=str(done.path))
         runlog.write(warehouse)
-    except OSError as exc:
+    except (OSError, duckdb.Error) as exc:  # duckdb.Error: the CHECKPOINT before the copy failed
         log.error("publishing failed (%s); the published warehouse is unchanged", exc)
         return EXIT_FAILED
     if stale:
@@ -204,7 +206,14 @@ def _build(
     """Build the selected layers in order; the first failure stops the run and is returned."""
     if "bronze" in selection.layers:
         refresh = frozenset(t.name for t in selection.bronze) if full_refresh else frozenset()
-        report = run_bronze(sources, selection.bronze, warehouse, start, refresh)
+        try:
+            report = run_bronze(sources, selection.bronze, warehouse, start, refresh)
+        except (duckdb.Error, OSError) as exc:
+            # Outside the per-source steps (dlt's state directory, the outcome table): a read-only
+            # directory or a full disk ends the run with a message, not a traceback.
+            message = scrub_passwords(" ".join(str(exc).split()))
+            runlog.add("bronze", "failed", error=message)
+            return f"bronze failed: {type(exc).__name__}: {message}"
         for o in report.outcomes:
             runlog.add("bronze", o.status, source=o.source, table=o.table, rows=o.rows, error=o.message)
         for name, seconds in report.source_seconds.items():
@@ -217,14 +226,28 @@ def _build(
         builder = silver_transform if layer == "silver" else gold_aggregates
         try:
             run = builder.build(warehouse, as_of, files=selection.files[layer])
-        except (SqlLayerError, SqlRunError, DataTestError) as exc:
-            message = scrub_passwords(str(exc))
+        except (SqlLayerError, SqlRunError, DataTestError, duckdb.Error, OSError) as exc:
+            # duckdb.Error / OSError: the file cannot take the write (commit or WAL on a read-only
+            # directory or a full disk); the layer's transaction was rolled back.
+            message = scrub_passwords(_with_cause(exc))
             runlog.add(layer, "failed", error=message)
             return f"{layer} not built (the previous {layer} is unchanged): {message}"
         for table, rows in run.tables.items():
             runlog.add(layer, "ok", table=table, rows=rows, seconds=run.table_seconds.get(table))
         log.info("%s", silver_transform.summary(run))
     return None
+
+
+def _with_cause(exc: BaseException) -> str:
+    """The error's text, led by the error it was raised while handling, if any.
+
+    A COMMIT that fails on a full disk ends the transaction, so the runner's ROLLBACK then fails with
+    "no transaction is active"; without this the message would hide the real cause.
+    """
+    first = exc.__context__
+    if isinstance(exc, duckdb.Error) and first is not None and first is not exc:
+        return f"{type(first).__name__}: {first} (then: {exc})"
+    return str(exc)
 
 
 if __name__ == "__main__":

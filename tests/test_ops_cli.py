@@ -240,3 +240,45 @@ def test_a_reader_keeps_its_published_copy_open_while_a_run_publishes(workdir):
     finally:
         reader.close()
     assert wh(published, "SELECT count(*) FROM gold.mart_cohort_analysis")[0] == before
+
+
+def test_a_full_refresh_killed_after_deleting_rows_is_finished_by_the_next_plain_run(workdir):
+    """The rows are gone and dlt would restore the old cursor: the pending mark makes the next run reload."""
+    wh_path = workdir / "warehouse.duckdb"
+    count = "SELECT count(*) FROM bronze.course_inscriptions WHERE source_db = 'guarani_a'"
+    before = wh_scalar(wh_path, count)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DWH_", "DLT__", "LOAD__", "EXTRACT__"))}
+    env.update(
+        DWH_CONFIG=str(workdir / "config.py"), DWH_DUCKDB_PATH=str(wh_path), DWH_AS_OF=AS_OF, DWH_HASH_SALT="ops-salt"
+    )
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "dwh.main",
+            "--select",
+            "course_inscriptions",
+            "--full-refresh",
+            "--source",
+            "guarani_a",
+        ],
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    seen = False
+    for line in proc.stderr:
+        if "source guarani_a: extracting" in line:
+            seen = True
+            proc.kill()
+            break
+    proc.wait()
+    assert seen and proc.returncode == -9
+    assert wh_scalar(wh_path, count) == 0  # the refresh had deleted the source's rows
+    pending = wh(wh_path, "SELECT source_db, table_name FROM bronze._dwh_full_reload_pending")
+    assert pending == [("guarani_a", "course_inscriptions")]
+    done = run_main(workdir)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "an interrupted full reload is finished" in done.stderr
+    assert wh_scalar(wh_path, count) == before
+    assert wh(wh_path, "SELECT count(*) FROM bronze._dwh_full_reload_pending") == [(0,)]

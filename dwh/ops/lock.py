@@ -19,6 +19,11 @@ class LockHeld(Exception):
     """Another run holds the warehouse; the message says who and since when."""
 
 
+class LockUnavailable(LockHeld):
+    """The lock file cannot be created or opened (read-only or immutable directory); a LockHeld, so the
+    callers that stop on a held lock stop on this too."""
+
+
 def lock_path(warehouse: Path) -> Path:
     return warehouse.parent / f"{warehouse.name}.lock"
 
@@ -46,8 +51,12 @@ def warehouse_lock(warehouse: Path, command: str) -> Iterator[None]:
         yield
         return
     path = lock_path(warehouse)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        # A read-only, immutable or missing directory: a message, not a traceback; nothing was touched.
+        raise LockUnavailable(f"cannot open the run lock {path}: {exc.strerror or exc}; not starting") from None
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -59,8 +68,12 @@ def warehouse_lock(warehouse: Path, command: str) -> Iterator[None]:
             "command": command,
             "since": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
         }
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, json.dumps(info).encode(), 0)
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, json.dumps(info).encode(), 0)
+        except OSError as exc:
+            # A full disk cannot take these 200 bytes, nor the run's writes: stop now, with a message.
+            raise LockUnavailable(f"cannot write the run lock {path}: {exc.strerror or exc}; not starting") from None
         _HELD.add(warehouse)
         try:
             yield

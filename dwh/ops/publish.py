@@ -43,6 +43,10 @@ def publish(warehouse: Path) -> Published:
         con.execute("CHECKPOINT")
     tmp = target.with_name(f".{target.name}.publishing")
     log.info("publishing %s to %s", warehouse, target)
+    # A run killed between the chmod and the rename below leaves a read-only temporary file; copying
+    # over it would fail (permission denied, for any owner but root) on every later run. Removing it
+    # needs only write permission on the directory.
+    tmp.unlink(missing_ok=True)
     try:
         shutil.copyfile(warehouse, tmp)
         with open(tmp, "rb") as fh:

@@ -114,6 +114,13 @@ def _record(con: duckdb.DuckDBPyConnection, run: LayerRun, status: str, message:
         )
 
 
+def _safe_record(con: duckdb.DuckDBPyConnection, run: LayerRun, status: str, message: str, started) -> None:
+    try:
+        _record(con, run, status, message, started)
+    except duckdb.Error as exc:
+        log.error("%s run %s could not be recorded in %s: %s", run.layer, run.run_id, META, str(exc).splitlines()[0])
+
+
 def build_layer(
     warehouse: Path,
     layer: str,
@@ -168,14 +175,22 @@ def build_layer(
                     f"{layer}: {len(failed)} data test(s) failed: "
                     + "; ".join(f"{t.table} {t.test}: {t.failing} rows (e.g. {t.sample[:200]})" for t in failed[:5])
                 )
-            con.execute("COMMIT")
+            try:
+                con.execute("COMMIT")
+            except duckdb.Error as exc:
+                raise SqlRunError(f"{layer}: the commit failed: {str(exc).splitlines()[0]}") from exc
         except BaseException as exc:
-            con.execute("ROLLBACK")
+            # a failed COMMIT has already ended the transaction; the first error is the one to report
+            try:
+                con.execute("ROLLBACK")
+            except duckdb.Error:
+                pass
             run.seconds = time.perf_counter() - t0
-            _record(con, run, "failed", str(exc), started)
+            _safe_record(con, run, "failed", str(exc), started)
             raise
         run.seconds = time.perf_counter() - t0
-        _record(con, run, "ok", "", started)
+        # the layer is committed: failing to record it must not report it as not built
+        _safe_record(con, run, "ok", "", started)
         for t in run.tests:
             if t.status == "warn":
                 log.warning("data test %s %s: %s rows (e.g. %s)", t.table, t.test, f"{t.failing:,}", t.sample[:200])

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import dlt
+from dlt.common.destination.exceptions import DestinationUndefinedEntity
 from dlt.pipeline.helpers import pipeline_drop
 
 from dwh.logs import setup_logging
@@ -78,6 +79,7 @@ def _resources_for(
 ) -> list:
     """Build the source's resources; a missing optional table or view is a schema variant, not a failure."""
     engine = source_engine(source)
+    pending = bronze_warehouse.pending_full_reloads(warehouse, source.name)
     resources = []
     for table in tables:
         paths = [table.sql_path] + ([table.fallback_path] if table.fallback_path else [])
@@ -98,28 +100,25 @@ def _resources_for(
             variant = "fallback" if attempt else "loaded"
             has_state = _has_state(pipeline, resource_name)
             previous = bronze_warehouse.previous_variant(warehouse, source.name, table.name)
-            refreshing = table.name in refresh
+            unfinished = table.name in pending
+            refreshing = table.name in refresh or unfinished
+            variant_changed = has_state and previous is not None and previous != variant
             # Rows read through another query variant (the fallback view) are reloaded in full.
-            first = table.incremental and (
-                refreshing or not has_state or (previous is not None and previous != variant)
-            )
-            if refreshing:
-                log.warning(
-                    "%s.%s: full refresh: its rows and state are replaced by a full read", source.name, table.name
-                )
+            first = table.incremental and (refreshing or not has_state or variant_changed)
+            if refreshing or variant_changed:
+                if unfinished:
+                    reason = "an interrupted full reload is finished"
+                elif refreshing:
+                    reason = "full refresh"
+                else:
+                    reason = f"query variant changed ({previous} -> {variant})"
+                log.warning("%s.%s: %s: rows and state replaced by a full read", source.name, table.name, reason)
+                if table.incremental:
+                    bronze_warehouse.mark_full_reload(warehouse, source.name, table.name)
                 if has_state:
                     pipeline_drop(pipeline, resources=[resource_name], state_only=True)()
                 bronze_warehouse.delete_source_rows(warehouse, table.name, source.name)
             elif first:
-                if has_state:
-                    log.warning(
-                        "%s.%s: query variant changed (%s -> %s); reloading it in full",
-                        source.name,
-                        table.name,
-                        previous,
-                        variant,
-                    )
-                    pipeline_drop(pipeline, resources=[resource_name], state_only=True)()
                 bronze_warehouse.delete_source_rows(warehouse, table.name, source.name)
             resources.append(
                 table_resource(
@@ -145,10 +144,47 @@ def _abort_pending(pipeline: dlt.Pipeline) -> None:
     marked done runs again), duplicating an appended first load. Re-reading is exact: every bronze write
     replaces rows by key or by source, and a load's state only counts once the load completed.
     """
-    if not pipeline.has_pending_data:
+    # Not `pipeline.has_pending_data`: it ignores a package already flagged for abort, which is what a
+    # run killed during this very abort leaves. dlt's next load() would finish that abort first and
+    # then delete the package being loaded with it and rewind the state: the first source would be
+    # logged as loaded without a single row written. So any package left behind is aborted here.
+    if not (pipeline.list_extracted_load_packages() or pipeline.list_normalized_load_packages()):
         return
     log.warning("an interrupted run left load packages pending: aborting them; their rows are read again")
     pipeline.abort_packages()
+
+
+def _drop_uncommitted_state(pipeline: dlt.Pipeline) -> None:
+    """Never keep a local state (incremental cursors) ahead of what the warehouse committed.
+
+    dlt advances the local state at extract and rewinds it when a package is aborted, in a step after
+    the package is already archived as aborted. A run killed between the two (during the abort of an
+    earlier interrupted package, or of a failed one) leaves no package pending and cursors for rows
+    that were never loaded: later runs would read only from those cursors and the rows would be lost
+    for good. The warehouse keeps the state of every completed load, so a local state with a higher
+    version is dropped, and sync_destination() (called before each source) restores the committed one.
+    """
+    if not pipeline.state.get("sources"):
+        return  # no cursors at all: nothing can be ahead
+    local = pipeline.state["_state_version"]
+    try:
+        with pipeline.destination_client() as client:
+            stored = client.get_stored_state(pipeline.pipeline_name)
+    except DestinationUndefinedEntity:  # no bronze dataset or no state table yet
+        stored = None
+    except Exception as exc:  # noqa: BLE001 - the sources' own sync and load will report what is wrong
+        log.warning("could not read the state the warehouse committed (%s); local dlt state kept", exc)
+        return
+    committed = stored.version if stored else 0
+    if local <= committed:
+        return
+    log.warning(
+        "dlt's local state (version %d) is ahead of the state the warehouse committed (version %s): an "
+        "interrupted run did not finish rewinding it; it is dropped and the committed state restored",
+        local,
+        committed or "none",
+    )
+    pipeline.drop()
 
 
 def _extract_normalize_load(pipeline: dlt.Pipeline, source: str, resources: list) -> dict[str, int]:
@@ -184,6 +220,7 @@ def run_bronze(
     started = dt.datetime.now(dt.timezone.utc)
     pipeline = make_pipeline(warehouse)
     _abort_pending(pipeline)
+    _drop_uncommitted_state(pipeline)
     for source in sources:
         source_tables = [t for t in tables if t.kind == source.kind]
         if not source_tables:
@@ -196,12 +233,21 @@ def run_bronze(
             counts = {}
             if resources:
                 counts = _extract_normalize_load(pipeline, source.name, resources)
+            bronze_warehouse.clear_full_reloads(warehouse, source.name)
         except Exception as exc:  # noqa: BLE001 - reported per source; the other sources go on
             message = scrub_passwords(_root_cause(exc))
-            if pipeline.has_pending_data:
-                # Abort the source's unloaded package: its local state rolls back, and the next
-                # source's run does not retry (and fail on) this package first.
-                pipeline.abort_packages()
+            try:
+                # not has_pending_data: it misses a package already flagged for abort (see _abort_pending)
+                if pipeline.list_extracted_load_packages() or pipeline.list_normalized_load_packages():
+                    # Abort the source's unloaded package: its local state rolls back, and the next
+                    # source's run does not retry (and fail on) this package first.
+                    pipeline.abort_packages()
+            except Exception as abort_exc:  # noqa: BLE001 - e.g. a full disk; the next run aborts it
+                log.error(
+                    "source %s: its load package could not be aborted now: %s",
+                    source.name,
+                    scrub_passwords(str(abort_exc)),
+                )
             report.failed_sources[source.name] = message
             report.source_seconds[source.name] = time.perf_counter() - t0
             for outcome in report.outcomes[first_outcome:]:

@@ -9,6 +9,8 @@ import duckdb
 
 DATASET = "bronze"
 LOG_TABLE = "_dwh_load_log"
+# (source, table) pairs whose rows were deleted for a full reload that has not completed yet
+RELOAD_TABLE = "_dwh_full_reload_pending"
 
 
 def table_exists(warehouse: Path, table: str) -> bool:
@@ -55,3 +57,39 @@ def record_outcomes(warehouse: Path, run_id: str, started: dt.datetime, rows: li
                 f"INSERT INTO {DATASET}.{LOG_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [(run_id, started, *row) for row in rows],
             )
+
+
+def mark_full_reload(warehouse: Path, source: str, table: str) -> None:
+    """Record, before deleting anything, that this source's table must be reloaded in full.
+
+    dlt restores the state of the last completed load when a run dies, and that state holds the old
+    cursor: without this mark, the run after a crash would read only the rows after it, and the deleted
+    history would be lost. The mark is cleared once the full reload has loaded.
+    """
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {DATASET}")
+        con.execute(
+            f"CREATE TABLE IF NOT EXISTS {DATASET}.{RELOAD_TABLE} "
+            "(source_db VARCHAR, table_name VARCHAR, since TIMESTAMPTZ)"
+        )
+        con.execute(
+            f"INSERT INTO {DATASET}.{RELOAD_TABLE} SELECT ?, ?, now() WHERE NOT EXISTS "
+            f"(SELECT 1 FROM {DATASET}.{RELOAD_TABLE} WHERE source_db = ? AND table_name = ?)",
+            [source, table, source, table],
+        )
+
+
+def pending_full_reloads(warehouse: Path, source: str) -> set[str]:
+    if not warehouse.exists() or not table_exists(warehouse, RELOAD_TABLE):
+        return set()
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        rows = con.execute(f"SELECT table_name FROM {DATASET}.{RELOAD_TABLE} WHERE source_db = ?", [source])
+        return {r[0] for r in rows.fetchall()}
+
+
+def clear_full_reloads(warehouse: Path, source: str) -> None:
+    """The source's full reloads have loaded."""
+    if not warehouse.exists() or not table_exists(warehouse, RELOAD_TABLE):
+        return
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(f"DELETE FROM {DATASET}.{RELOAD_TABLE} WHERE source_db = ?", [source])

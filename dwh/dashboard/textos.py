@@ -1,0 +1,150 @@
+"""The dashboard's Spanish user-interface text, in one place."""
+
+from __future__ import annotations
+
+from dwh.dashboard.queries import UMBRAL_GRUPO_PEQUENO
+
+TITULO = "Abandono y retención estudiantil"
+SUBTITULO = "SIU Guaraní + Moodle · datos publicados (solo lectura)"
+DATOS_AL = "Datos al {fecha}"
+DATOS_SIN_FECHA = "Fecha de los datos desconocida"
+
+# Tab value -> label; the order is the tabs' order.
+PESTANAS: dict[str, str] = {
+    "resumen": "Resumen ejecutivo",
+    "cohortes": "Cohortes",
+    "comparacion": "Carreras y sedes",
+    "riesgo": "Riesgo",
+    "rendimiento": "Rendimiento académico",
+    "estado": "Estado de los datos",
+}
+
+FILTROS_TITULO = "Filtros"
+FILTRO_COHORTE = "Cohorte (año de ingreso)"
+FILTRO_PROPUESTA = "Carrera / propuesta"
+FILTRO_SEDE = "Sede"
+FILTRO_ANIO = "Año académico"
+TODAS = "Todas"
+ANIO_POR_DEFECTO = "Último año completo ({anio})"
+ANIO_EN_CURSO = "{anio} (en curso, parcial)"
+AYUDA_ANIO = "Por defecto, el último año académico completo: el año en curso todavía es parcial."
+# Filters' names as queries.FILTROS_APLICADOS spells them.
+NOMBRES_FILTROS: dict[str, str] = {
+    "cohortes": "cohorte",
+    "propuestas": "carrera",
+    "sedes": "sede",
+    "anio": "año académico",
+}
+FILTROS_APLICADOS = "Filtros que se aplican: {filtros}."
+NINGUN_FILTRO = "Esta vista no usa filtros."
+
+SIN_DATOS = "Sin datos para los filtros elegidos"
+SIN_PUBLICADO_TITULO = "Todavía no hay datos publicados"
+SIN_PUBLICADO = (
+    "No se encontró el warehouse publicado en {ruta}. Ejecute `python -m dwh.main` para construirlo y "
+    "publicarlo; después recargue esta página."
+)
+ERROR_CONSULTA = "No se pudieron leer los datos publicados. El detalle quedó en el registro del servidor."
+
+DESCARGAR_CSV = "Descargar CSV"
+GRUPO_PEQUENO = f"* grupo pequeño (< {UMBRAL_GRUPO_PEQUENO}): se muestra, pero sus tasas varían mucho."
+MARCA_GRUPO_PEQUENO = " *"
+N_ESTUDIANTES = "n = {n}"
+
+# Executive summary.
+KPI_ACTIVOS = "Estudiantes activos"
+KPI_ACTIVOS_DETALLE = "con actividad académica en {anio}"
+KPI_RETENCION_1 = "Retención a 1 año"
+KPI_RETENCION_2 = "Retención a 2 años"
+KPI_RETENCION_DETALLE = "{retenidos} de {n} ingresantes de cohortes con seguimiento completo"
+KPI_RETENCION_SIN = "ninguna cohorte con seguimiento completo"
+KPI_ABANDONO = "Tasa de abandono"
+KPI_ABANDONO_DETALLE = "{abandonos} de {n} activos en {anio} no siguieron en {siguiente}"
+KPI_ABANDONO_INCOMPLETO = "el año {siguiente} no terminó: todavía no se sabe"
+KPI_RIESGO = "Estudiantes en riesgo alto"
+KPI_RIESGO_DETALLE = "{medio} más en riesgo medio · {fuente}"
+
+# Risk.
+FUENTE_MODELO = "Probabilidad estimada por el modelo predictivo (ml.predicciones)"
+FUENTE_HEURISTICA = "Puntaje heurístico (no es un modelo)"
+EXPLICA_MODELO = "Probabilidad de abandono de la última predicción de cada estudiante: alto ≥ {alto}, medio ≥ {medio}."
+EXPLICA_HEURISTICA = (
+    "Regla fija de 0 a 11 puntos (aprobación < 50 %, asistencia < 60 %, sin reinscripción, cambios de estado), "
+    "no una probabilidad: alto ≥ {alto}, medio ≥ {medio}. Año {anio}."
+)
+DISTRIBUCION_RIESGO = "Estudiantes por nivel de riesgo"
+LISTADO_RIESGO = "Estudiantes en riesgo (clave seudónima)"
+LISTADO_LIMITE = "Se muestran los {n} de mayor puntaje; el CSV trae el listado completo."
+PUNTAJE_MODELO = "Probabilidad (modelo)"
+PUNTAJE_HEURISTICO = "Puntaje heurístico (0-11)"
+NIVELES = {"alto": "Alto", "medio": "Medio", "bajo": "Bajo"}
+COLUMNAS_RIESGO = {
+    "student_key": "Clave seudónima",
+    "cohorte": "Cohorte",
+    "propuesta": "Carrera",
+    "sede": "Sede",
+    "puntaje": "Puntaje",
+    "nivel": "Nivel",
+    "anio_academico": "Año",
+}
+
+# Cohorts.
+RETENCION_COHORTES = "Retención por cohorte de ingreso"
+RETENCION_1 = "a 1 año"
+RETENCION_2 = "a 2 años"
+SEGUIMIENTO_INCOMPLETO = "seguimiento incompleto"
+NOTA_INCOMPLETO = "Las cohortes sin seguimiento completo no tienen tasa todavía (no es 0 % ni 100 %)."
+COLUMNAS_COHORTES = {
+    "cohorte": "Cohorte",
+    "estudiantes": "Ingresantes",
+    "retencion_1": "Retención a 1 año",
+    "retencion_2": "Retención a 2 años",
+    "egresados": "Egresados",
+}
+
+# Programs and sites.
+COMPARACION_PROPUESTA = "Por carrera"
+COMPARACION_SEDE = "Por sede"
+RETENCION_1_ANIO = "Retención a 1 año"
+TASA_APROBACION = "Aprobación (aprobados ÷ rendidos)"
+COLUMNAS_COMPARACION = {
+    "grupo": "Grupo",
+    "estudiantes": "Ingresantes",
+    "retencion": "Retención a 1 año",
+    "aprobacion": "Aprobación",
+}
+
+# Performance per semester.
+APROBACION_AUSENTISMO = "Aprobación y ausentismo en exámenes"
+APROBACION = "Aprobación"
+AUSENTISMO = "Ausentismo"
+NOTAS = "Promedio de notas (0-10)"
+ASISTENCIA = "Asistencia promedio (Guaraní, %)"
+MOODLE = "Eventos de Moodle por estudiante"
+CUATRIMESTRE = "Cuatrimestre"
+PORCENTAJE = "%"
+
+# Data status.
+CAPAS = "Última construcción de cada capa"
+EJECUCIONES = "Últimas ejecuciones"
+FRESCURA = "Frescura por fuente (evento más reciente en bronze)"
+PRUEBAS = "Pruebas de datos de la última construcción"
+PRUEBAS_RESUMEN = "{total} pruebas: {fallas} fallas, {avisos} avisos."
+COLUMNAS_ESTADO = {
+    "layer": "Capa",
+    "as_of": "Fecha de corte",
+    "started_at": "Inicio",
+    "seconds": "Segundos",
+    "status": "Estado",
+    "message": "Mensaje",
+    "run_id": "Ejecución",
+    "error": "Error",
+    "source_db": "Fuente",
+    "newest": "Dato más reciente",
+    "antiguedad_dias": "Antigüedad (días)",
+    "table_name": "Tabla",
+    "test": "Prueba",
+    "severity": "Severidad",
+    "failing": "Filas con falla",
+    "checked_at": "Verificada",
+}
