@@ -70,6 +70,7 @@ def main() -> int:
         "next:",
         f"  DWH_CONFIG={DEMO_CONFIG} .venv/bin/python -m dwh.main           # run the pipeline again",
         f"  DWH_CONFIG={DEMO_CONFIG} .venv/bin/python -m dwh.main status    # last runs, freshness, data tests",
+        "  make dashboard                                          # then open http://127.0.0.1:8050",
         "  make test                                               # run the test suite",
     ]
     sys.stdout.write("\n".join(lines) + "\n")
