@@ -34,6 +34,12 @@ def train(published: Path, settings: TftSettings, models: tuple[str, ...], valid
     frames = read_frames(published)
     frame = frames.training
     split = leave_future_out(frame, frames.horizon, validation_semesters)
+    if "tft" in models and not (frame[split.train_mask].groupby("alumno_key").size() > 1).any():
+        # TimeSeriesDataSet would fail with a bare AssertionError: a window needs a semester to encode
+        raise ValueError(
+            f"no TFT training window: no student has 2 semesters up to {split.cutoff - frames.horizon} "
+            "(one to encode, one to predict); use more history, fewer --validation-semesters or --models baseline"
+        )
     run_dir = runs.new_run_dir()
     log.info(
         "run %s: %s rows; training on semesters <= %d (labels known by %d), validating on >= %d",
@@ -65,7 +71,7 @@ def train(published: Path, settings: TftSettings, models: tuple[str, ...], valid
         )
         train_ds = train_ds.filter(tft.one_window_per_target)
         validation_ds = validation_ds.filter(tft.one_window_per_target)
-        model, trainer = tft.fit(train_ds, validation_ds, settings)
+        model, trainer, best_path = tft.fit(train_ds, validation_ds, settings, run_dir)
         scored = tft.probabilities(model, validation_ds).rename(columns={"p": "tft"})
         validation = validation.merge(scored, on=["alumno_key", "time_idx"], how="left")
         timings["tft"] = {
@@ -74,7 +80,8 @@ def train(published: Path, settings: TftSettings, models: tuple[str, ...], valid
             "ventanas_entrenamiento": len(train_ds),
             "pico_rss_mb": _peak_rss_mb(),
         }
-        trainer.save_checkpoint(run_dir / "tft.ckpt")
+        if not best_path:  # no validation loss was ever computed: keep the last weights
+            trainer.save_checkpoint(run_dir / "tft.ckpt")
         with open(run_dir / "tft_dataset.pkl", "wb") as fh:
             pickle.dump(train_ds.get_parameters(), fh)
     validation.drop(columns=["target"]).to_csv(run_dir / "validation_predictions.csv", index=False)
@@ -111,31 +118,42 @@ def evaluate(run_dir: Path, published: Path, oracle: bool = True) -> dict:
             frame = frame.merge(truth, on=["alumno_key", "time_idx"], how="left")
             if frame["oracle"].notna().any():
                 models.append("oracle")
-    # TFT cannot predict a student's first semester (no history to encode): compare all on common rows
-    common = frame.dropna(subset=models)
+    # TFT cannot predict a student's first semester (no history to encode): the models are compared on
+    # the rows both scored; the oracle exists only where the generator still had the student enrolled,
+    # so it is compared separately, on those rows
+    learnt = [m for m in models if m != "oracle"]
+    common = frame.dropna(subset=learnt)
     result: dict = {"run_id": params["run_id"], "filas_validacion": len(frame), "filas_comunes": len(common)}
-    result["modelos"] = {m: metrics.scores(common["y"].to_numpy(), common[m].to_numpy()) for m in models}
+    result["modelos"] = {m: metrics.scores(common["y"].to_numpy(), common[m].to_numpy()) for m in learnt}
     result["todas_las_filas"] = {
-        m: metrics.scores(frame.dropna(subset=[m])["y"].to_numpy(), frame[m].dropna().to_numpy()) for m in models
+        m: metrics.scores(frame.dropna(subset=[m])["y"].to_numpy(), frame[m].dropna().to_numpy()) for m in learnt
     }
     if "oracle" in models:
-        best = result["modelos"]["oracle"]["auc"]
-        result["brecha_con_oracle_auc"] = {
-            m: (None if best is None or result["modelos"][m]["auc"] is None else best - result["modelos"][m]["auc"])
-            for m in models
-            if m != "oracle"
+        with_truth = common.dropna(subset=["oracle"])
+        compared = {m: metrics.scores(with_truth["y"].to_numpy(), with_truth[m].to_numpy()) for m in models}
+        best = compared["oracle"]["auc"]
+        result["con_oracle"] = {
+            "nota": "filas de estudiantes que el generador tenía activos en ese semestre (la verdad existe solo ahí); "
+            "el oráculo es el riesgo verdadero de dejar el semestre siguiente, no la etiqueta exacta",
+            "filas": len(with_truth),
+            "modelos": compared,
+            "brecha_con_oracle_auc": {
+                m: (None if best is None or compared[m]["auc"] is None else best - compared[m]["auc"]) for m in learnt
+            },
         }
-    result["por_cohorte"] = {m: metrics.by_group(common, "cohorte", m) for m in models}
-    result["por_carrera"] = {m: metrics.by_group(common, "propuesta", m) for m in models}
+    result["por_cohorte"] = {m: metrics.by_group(common, "cohorte", m) for m in learnt}
+    result["por_carrera"] = {m: metrics.by_group(common, "propuesta", m) for m in learnt}
     result["tiempos"] = params.get("tiempos", {})
     if len(common) and common["y"].nunique() == 2:
-        result["graficos"] = [str(p.name) for p in metrics.plots(common, models, run_dir)]
+        result["graficos"] = [str(p.name) for p in metrics.plots(common, learnt, run_dir)]
     runs.write_json(run_dir / "metrics.json", result)
-    for m in models:
-        s = result["modelos"][m]
+    table = dict(result["modelos"])
+    if "con_oracle" in result:
+        table |= {f"{m} (activos)": v for m, v in result["con_oracle"]["modelos"].items()}
+    for m, s in table.items():
         if s.get("auc") is not None:
             log.info(
-                "%-8s AUC %.3f  PR-AUC %.3f  Brier %.4f  recall@10%% %.3f  precision@10%% %.3f  (n %s)",
+                "%-19s AUC %.3f  PR-AUC %.3f  Brier %.4f  recall@10%% %.3f  precision@10%% %.3f  (n %s)",
                 m,
                 s["auc"],
                 s["pr_auc"],
@@ -162,6 +180,7 @@ def predict(run_dir: Path, published: Path, model_name: str, warehouse: Path) ->
             model: Baseline = pickle.load(fh)
         scored = frame.loc[last, ["alumno_key", "time_idx"]].copy()
         scored["probabilidad"] = model.predict(frame[last]).to_numpy()
+        scored["modelo"] = model_name
     else:
         from pytorch_forecasting import TemporalFusionTransformer, TimeSeriesDataSet
 
@@ -172,7 +191,17 @@ def predict(run_dir: Path, published: Path, model_name: str, warehouse: Path) ->
         ds = TimeSeriesDataSet.from_parameters(ds_params, frame, predict=True, stop_randomization=True)
         model = TemporalFusionTransformer.load_from_checkpoint(run_dir / "tft.ckpt", map_location="cpu")
         scored = tft.probabilities(model, ds).rename(columns={"p": "probabilidad"})
-    scored["modelo"] = model_name
+        scored["modelo"] = model_name
+        # a first-semester student has no history for the TFT to encode: the run's baseline scores them
+        missing = frame[last & ~frame["alumno_key"].isin(scored["alumno_key"])]
+        if len(missing) and (run_dir / "baseline.pkl").exists():
+            with open(run_dir / "baseline.pkl", "rb") as fh:
+                fallback: Baseline = pickle.load(fh)
+            extra = missing[["alumno_key", "time_idx"]].copy()
+            extra["probabilidad"] = fallback.predict(missing).to_numpy()
+            extra["modelo"] = f"{model_name}:baseline"
+            scored = pd.concat([scored, extra], ignore_index=True)
+            log.info("%s first-semester students scored by the run's baseline", f"{len(extra):,}")
     scored["modelo_run_id"] = params["run_id"]
     scored["scored_at"] = dt.datetime.now(dt.timezone.utc)
     with warehouse_lock(warehouse, "python -m dwh.ml predict"):

@@ -20,7 +20,9 @@ class Baseline:
         x = frame[self.features].copy()
         for column in self.categoricals:
             # the training categories, in their order: an unseen value becomes missing, not a new code
-            x[column] = pd.Categorical(x[column].astype(str), categories=self.categories[column])
+            values, categories = x[column].astype(str), self.categories[column]
+            # (values outside the categories are set to missing first: pandas 4 will refuse them)
+            x[column] = pd.Categorical(values.where(values.isin(categories)), categories=categories)
         return x
 
     def fit(self, frame: pd.DataFrame) -> Baseline:

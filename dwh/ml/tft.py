@@ -68,11 +68,12 @@ def dataset(frame: pd.DataFrame, roles: dict[str, list[str]], settings: TftSetti
     )
 
 
-def fit(train_ds, validation_ds, settings: TftSettings):
-    """Train with CrossEntropy (a categorical target needs it) and early stopping on the CPU."""
+def fit(train_ds, validation_ds, settings: TftSettings, checkpoint_dir):
+    """Train with CrossEntropy (a categorical target needs it) and early stopping on the CPU; return the
+    epoch with the best validation loss, not the last one (early stopping runs `patience` epochs past it)."""
     import lightning.pytorch as pl
     import torch
-    from lightning.pytorch.callbacks import EarlyStopping
+    from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
     from pytorch_forecasting import TemporalFusionTransformer
     from pytorch_forecasting.metrics import CrossEntropy
 
@@ -90,16 +91,16 @@ def fit(train_ds, validation_ds, settings: TftSettings):
         reduce_on_plateau_patience=2,
         log_interval=-1,
     )
+    best = ModelCheckpoint(dirpath=str(checkpoint_dir), filename="tft", monitor="val_loss", mode="min", save_top_k=1)
     trainer = pl.Trainer(
         max_epochs=settings.max_epochs,
         accelerator="cpu",
         devices=1,
         gradient_clip_val=0.1,
-        callbacks=[EarlyStopping(monitor="val_loss", patience=settings.patience, mode="min")],
+        callbacks=[EarlyStopping(monitor="val_loss", patience=settings.patience, mode="min"), best],
         enable_progress_bar=False,
         enable_model_summary=False,
         logger=False,
-        enable_checkpointing=False,
         deterministic=True,
     )
     t0 = time.perf_counter()
@@ -108,8 +109,15 @@ def fit(train_ds, validation_ds, settings: TftSettings):
         train_dataloaders=train_ds.to_dataloader(train=True, batch_size=settings.batch_size, num_workers=0),
         val_dataloaders=validation_ds.to_dataloader(train=False, batch_size=2048, num_workers=0),
     )
-    log.info("TFT trained: %d epochs in %.1fs", trainer.current_epoch, time.perf_counter() - t0)
-    return model, trainer
+    log.info(
+        "TFT trained: %d epochs in %.1fs; best validation loss %.4f",
+        trainer.current_epoch,
+        time.perf_counter() - t0,
+        float(best.best_model_score) if best.best_model_score is not None else float("nan"),
+    )
+    if best.best_model_path:
+        model = TemporalFusionTransformer.load_from_checkpoint(best.best_model_path, map_location="cpu")
+    return model, trainer, best.best_model_path
 
 
 def probabilities(model, ds) -> pd.DataFrame:
