@@ -237,6 +237,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hidden", type=int, default=TftSettings.hidden_size)
     parser.add_argument("--max-encoder-length", type=int, default=TftSettings.max_encoder_length)
     parser.add_argument("--batch-size", type=int, default=TftSettings.batch_size)
+    parser.add_argument("--learning-rate", type=float, default=TftSettings.learning_rate)
     parser.add_argument("--seed", type=int, default=TftSettings.seed)
     parser.add_argument("--validation-semesters", type=int, default=2)
     parser.add_argument("--no-oracle", action="store_true", help="evaluate: do not look for synthetic truth")
@@ -256,6 +257,7 @@ def main(argv: list[str] | None = None) -> int:
                 max_encoder_length=args.max_encoder_length,
                 hidden_size=args.hidden,
                 batch_size=args.batch_size,
+                learning_rate=args.learning_rate,
                 max_epochs=args.epochs,
                 seed=args.seed,
             )

@@ -19,7 +19,7 @@ class TftSettings:
     hidden_size: int = 16
     attention_heads: int = 2
     dropout: float = 0.1
-    learning_rate: float = 0.01
+    learning_rate: float = 0.003
     batch_size: int = 256
     max_epochs: int = 15
     patience: int = 3
