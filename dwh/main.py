@@ -32,7 +32,7 @@ environment:
   DWH_DUCKDB_PATH             the working warehouse file (default dwh/data/warehouse.duckdb); dlt's state
                               lives beside it in <name>.dlt/, the run lock in <name>.lock
   DWH_PUBLISHED_PATH          the read-only copy readers use (default published/<name> beside the warehouse)
-  DWH_AS_OF                   as-of date YYYY-MM-DD for silver and gold (default today)
+  DWH_AS_OF                   as-of date YYYY-MM-DD: bronze reads nothing after it; silver and gold (default today)
   DWH_BRONZE_RESOURCES        comma-separated bronze tables to load (default all)
   DWH_INCREMENTAL_START_DATE  YYYY-MM-DD where a new incremental table's cursor starts
   DWH_LAG_DAYS_<TABLE>        look-back window of an incremental bronze table, in days
@@ -207,7 +207,7 @@ def _build(
     if "bronze" in selection.layers:
         refresh = frozenset(t.name for t in selection.bronze) if full_refresh else frozenset()
         try:
-            report = run_bronze(sources, selection.bronze, warehouse, start, refresh)
+            report = run_bronze(sources, selection.bronze, warehouse, start, as_of, refresh)
         except (duckdb.Error, OSError) as exc:
             # Outside the per-source steps (dlt's state directory, the outcome table): a read-only
             # directory or a full disk ends the run with a message, not a traceback.

@@ -218,3 +218,20 @@ def test_the_committed_bronze_schema_is_what_a_real_load_creates(loaded):
     assert bronze_schema_sql(warehouse) == BRONZE_SCHEMA.read_text(encoding="utf-8"), (
         "run `python -m dwh.docs --bronze-from <warehouse>` after changing bronze SQL"
     )
+
+
+def test_bronze_reads_nothing_dated_after_the_as_of_date(loaded, tmp_path):
+    """DWH_AS_OF, not the run date, is the queries' "today": an earlier as-of date reads an earlier snapshot."""
+    urls, _, _ = loaded
+    config = write_config(tmp_path / "config.py", {"guarani_a": (urls["guarani_a"], "guarani")})
+    warehouse = tmp_path / "as_of.duckdb"
+    done = run_bronze(config, warehouse, DWH_AS_OF="2023-12-31", DWH_BRONZE_RESOURCES="course_inscriptions")
+    assert done.returncode == 0, done.stderr[-3000:]
+    expected = scalar(
+        urls["guarani_a"],
+        "SELECT count(*) FROM negocio.sga_insc_cursada "
+        "WHERE (fecha_inscripcion AT TIME ZONE 'America/Argentina/Buenos_Aires')::date <= DATE '2023-12-31'",
+    )
+    later = scalar(urls["guarani_a"], "SELECT count(*) FROM negocio.sga_insc_cursada") - expected
+    assert expected > 0 and later > 0
+    assert wh_scalar(warehouse, "SELECT count(*) FROM bronze.course_inscriptions") == expected

@@ -21,7 +21,7 @@ import psycopg2
 
 from dwh.logs import setup_logging
 from dwh.pipelines import bronze_settings
-from dwh.settings import SourceDatabase, load_config
+from dwh.settings import SourceDatabase, as_of_date, load_config
 from dwh.sources.catalog import BronzeTable
 from dwh.sources.sql_resource import initial_cursor, read_sql, source_engine
 
@@ -67,18 +67,19 @@ def _duckdb_type(col) -> str:
     return _DUCKDB_TYPES.get(col.type_code, "VARCHAR")
 
 
-def bind_start(table: BronzeTable, sql: str, start: dt.date) -> str:
-    """The query with :start_value replaced by the table's first cursor value as a literal, as on a first load."""
+def bind_params(table: BronzeTable, sql: str, start: dt.date, as_of: dt.date) -> str:
+    """The query with :start_value (the table's first cursor value, as on a first load) and :as_of as literals."""
+    sql = sql.replace(":as_of", f"'{as_of.isoformat()}'")
     if ":start_value" not in sql:
         return sql
     return sql.replace(":start_value", f"'{initial_cursor(table, start).isoformat()}'")
 
 
-def _query_for(conn, table: BronzeTable, start: dt.date) -> tuple[str, list[tuple[str, str]]] | None:
+def _query_for(conn, table: BronzeTable, start: dt.date, as_of: dt.date) -> tuple[str, list[tuple[str, str]]] | None:
     """The SQL bronze would run on this source (main file, else fallback), its columns, or None to skip."""
     paths = [table.sql_path] + ([table.fallback_path] if table.fallback_path else [])
     for path in paths:
-        sql = bind_start(table, read_sql(path), start)
+        sql = bind_params(table, read_sql(path), start, as_of)
         try:
             with conn.cursor() as cur:
                 cur.execute(f"SELECT * FROM (\n{sql}\n) AS probe LIMIT 0")
@@ -124,6 +125,7 @@ def run_floor(
     warehouse: Path,
     csv_dir: Path,
     start: dt.date,
+    as_of: dt.date,
     keep_csv: bool = False,
 ) -> dict:
     """COPY every (table, source) to CSV and load each table's CSVs into a fresh DuckDB file."""
@@ -138,7 +140,7 @@ def run_floor(
         for table in tables:
             files, columns, copy_s, csv_bytes = [], None, 0.0, 0
             for source in (s for s in sources if s.kind == table.kind):
-                query = _query_for(conns[source.name], table, start)
+                query = _query_for(conns[source.name], table, start, as_of)
                 if query is None:
                     continue
                 sql, columns = query
@@ -196,6 +198,7 @@ def main(argv: list[str] | None = None) -> int:
         args.duckdb,
         args.csv_dir,
         bronze_settings.incremental_start(),
+        as_of_date(),
         args.keep_csv,
     )
     sys.stdout.write(json.dumps(result) + "\n")

@@ -23,7 +23,7 @@ def _out(text: str) -> None:
     sys.stdout.write(text + "\n")
 
 
-def _explain_bronze(sources: list[SourceDatabase], selection: Selection, start: dt.date) -> int:
+def _explain_bronze(sources: list[SourceDatabase], selection: Selection, start: dt.date, as_of: dt.date) -> int:
     failures = 0
     for source in sources:
         tables = [t for t in selection.bronze if t.kind == source.kind]
@@ -50,7 +50,10 @@ def _explain_bronze(sources: list[SourceDatabase], selection: Selection, start: 
                     try:
                         cursor.execute(
                             "EXPLAIN " + _psycopg_sql(read_sql(path)),
-                            {"start_value": initial_cursor(table, start) if table.incremental else None},
+                            {
+                                "start_value": initial_cursor(table, start) if table.incremental else None,
+                                "as_of": as_of,
+                            },
                         )
                         plan = cursor.fetchone()[0]
                         _out(f"{label}; {path.name}: {plan.strip()[:100]}")
@@ -108,7 +111,7 @@ def dry_run(sources: list[SourceDatabase], selection: Selection, as_of: dt.date,
     _out(f"dry run as of {as_of}: layers {', '.join(selection.layers) or 'none'}; nothing is written")
     failures = 0
     if "bronze" in selection.layers:
-        failures += _explain_bronze(sources, selection, start)
+        failures += _explain_bronze(sources, selection, start, as_of)
     if {"silver", "gold"} & set(selection.layers):
         failures += _explain_layers(selection, as_of)
     if failures:

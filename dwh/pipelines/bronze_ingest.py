@@ -19,7 +19,15 @@ from dwh.logs import setup_logging
 from dwh.ops.lock import LockHeld, warehouse_lock
 from dwh.ops.warehouse_file import WarehouseUnavailable, check_warehouse
 from dwh.pipelines import bronze_settings, bronze_warehouse
-from dwh.settings import ConfigError, SourceDatabase, dlt_state_dir, load_config, scrub_passwords, warehouse_path
+from dwh.settings import (
+    ConfigError,
+    SourceDatabase,
+    as_of_date,
+    dlt_state_dir,
+    load_config,
+    scrub_passwords,
+    warehouse_path,
+)
 from dwh.sources.catalog import BronzeTable
 from dwh.sources.sql_resource import SchemaVariant, describe, read_sql, source_engine, table_resource
 
@@ -74,6 +82,7 @@ def _resources_for(
     source: SourceDatabase,
     tables: list[BronzeTable],
     start: dt.date,
+    as_of: dt.date,
     report: BronzeReport,
     refresh: frozenset[str] = frozenset(),
 ) -> list:
@@ -128,6 +137,7 @@ def _resources_for(
                     engine,
                     source.name,
                     start=start,
+                    as_of=as_of,
                     lag_days=bronze_settings.lag_days(table),
                     first_load=first,
                 )
@@ -210,11 +220,13 @@ def run_bronze(
     tables: list[BronzeTable],
     warehouse: Path,
     start: dt.date,
+    as_of: dt.date,
     refresh: frozenset[str] = frozenset(),
 ) -> BronzeReport:
     """Load each source in its own dlt run, so one failing source neither blocks nor advances the others.
 
-    `refresh` names tables to reload from scratch for these sources (rows and state replaced).
+    `as_of` (DWH_AS_OF) caps every cursor: nothing dated after that day is read. `refresh` names tables
+    to reload from scratch for these sources (rows and state replaced).
     """
     report = BronzeReport(run_id=uuid.uuid4().hex[:12])
     started = dt.datetime.now(dt.timezone.utc)
@@ -229,7 +241,7 @@ def run_bronze(
         first_outcome = len(report.outcomes)
         try:
             pipeline.sync_destination()
-            resources = _resources_for(pipeline, warehouse, source, source_tables, start, report, refresh)
+            resources = _resources_for(pipeline, warehouse, source, source_tables, start, as_of, report, refresh)
             counts = {}
             if resources:
                 counts = _extract_normalize_load(pipeline, source.name, resources)
@@ -294,6 +306,7 @@ def main(argv: list[str] | None = None) -> int:
         sources = load_config()
         tables = bronze_settings.selected_tables()
         start = bronze_settings.incremental_start()
+        as_of = as_of_date()
         for table in tables:
             bronze_settings.lag_days(table)
         bronze_settings.configure_dlt()
@@ -304,7 +317,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with warehouse_lock(warehouse, "python -m dwh.pipelines.bronze_ingest"):
             check_warehouse(warehouse)
-            report = run_bronze(sources, tables, warehouse, start)
+            report = run_bronze(sources, tables, warehouse, start, as_of)
     except (LockHeld, WarehouseUnavailable) as exc:
         log.error("%s", exc)
         return 1

@@ -17,7 +17,9 @@ from dwh.sources.pg_copy import ColumnSpec, arrow_schema, column_spec, copy_quer
 
 SOURCE_TIME_ZONE = "America/Argentina/Buenos_Aires"
 ARGENTINA = dt.timezone(dt.timedelta(hours=-3))  # no daylight saving since 2009
-_PARAM = re.compile(r"(?<![:\w]):start_value\b")
+# Named parameters of the bronze SQL files: the cursor's lower bound and the run's as-of date (DWH_AS_OF),
+# the only "today" a query may use, so a rerun as of the same date reads the same rows.
+_PARAM = re.compile(r"(?<![:\w]):(start_value|as_of)\b")
 
 
 class SchemaVariant(Exception):
@@ -39,8 +41,8 @@ def read_sql(path) -> str:
 
 
 def _psycopg_sql(sql: str) -> str:
-    """The file's `:start_value` as a psycopg2 parameter; literal % signs escaped."""
-    return _PARAM.sub("%(start_value)s", sql.replace("%", "%%"))
+    """The file's `:start_value` and `:as_of` as psycopg2 parameters; literal % signs escaped."""
+    return _PARAM.sub(r"%(\1)s", sql.replace("%", "%%"))
 
 
 def describe(engine: sa.Engine, sql: str) -> list[ColumnSpec]:
@@ -49,7 +51,7 @@ def describe(engine: sa.Engine, sql: str) -> list[ColumnSpec]:
     conn = engine.raw_connection()
     try:
         cursor = conn.cursor()
-        cursor.execute(probe, {"start_value": None})
+        cursor.execute(probe, {"start_value": None, "as_of": None})
         description = cursor.description
     except Exception as exc:
         code = getattr(exc, "pgcode", None)
@@ -81,6 +83,7 @@ def table_resource(
     source_name: str,
     *,
     start: dt.date,
+    as_of: dt.date,
     lag_days: int,
     first_load: bool,
 ) -> dlt.sources.DltResource:
@@ -94,7 +97,8 @@ def table_resource(
         conn = engine.raw_connection()
         try:
             cursor = conn.cursor()
-            statement = cursor.mogrify(copy_sql, {"source_db": source_name, "start_value": start_value}).decode()
+            params = {"source_db": source_name, "start_value": start_value, "as_of": as_of}
+            statement = cursor.mogrify(copy_sql, params).decode()
             produced = False
             for batch in stream_batches(conn.driver_connection, statement, schema):
                 produced = True

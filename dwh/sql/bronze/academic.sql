@@ -2,7 +2,7 @@
 -- grain:    one row per (source_db, inscripcion) — every cursada inscription, with or without a result
 -- upstream: negocio.sga_insc_cursada, sga_comisiones, sga_periodos_lectivos, sga_periodos, sga_actas,
 --           sga_actas_detalle
--- load:     incremental on periodo_fin (end of the dictation period, capped at today), merge on the key
+-- load:     incremental on periodo_fin (end of the dictation period, capped at the as-of date), merge on the key
 -- The cursada result comes from the comisión's actas (origen R regularidad, P promoción) joined on the
 -- exact keys sga_actas.comision and sga_actas_detalle(id_acta, alumno) (D28: not sga_evaluaciones.entidad).
 -- The grade stays as Guaraní's text; silver parses it (D30).
@@ -18,7 +18,7 @@ SELECT sc.inscripcion,
        res.nota                                       AS nota_cursada,
        res.resultado                                  AS resultado_cursada,
        res.fecha                                      AS fecha_nota,
-       LEAST(spl.fecha_fin_dictado, CURRENT_DATE)     AS periodo_fin
+       LEAST(spl.fecha_fin_dictado, CAST(:as_of AS date))     AS periodo_fin
 FROM negocio.sga_insc_cursada sc
 JOIN negocio.sga_comisiones scom       ON scom.comision = sc.comision
 JOIN negocio.sga_periodos_lectivos spl ON spl.periodo_lectivo = scom.periodo_lectivo

@@ -1,7 +1,7 @@
 -- target:   bronze.attendance
 -- grain:    one row per (source_db, comision, alumno)
 -- upstream: negocio.sga_clases_asistencia_acum, sga_comisiones, sga_periodos_lectivos, sga_periodos
--- load:     incremental on periodo_fin (end of the dictation period, capped at today), merge on the key
+-- load:     incremental on periodo_fin (end of the dictation period, capped at the as-of date), merge on the key
 -- Accumulated attendance changes while a period runs and settles after it ends: every run re-reads the
 -- periods that ended inside the look-back window or have not ended yet.
 SELECT sca.comision,
@@ -14,7 +14,7 @@ SELECT sca.comision,
        sca.total_asistencias,
        sca.total_inasistencias,
        sca.libre,
-       LEAST(spl.fecha_fin_dictado, CURRENT_DATE)     AS periodo_fin
+       LEAST(spl.fecha_fin_dictado, CAST(:as_of AS date))     AS periodo_fin
 FROM negocio.sga_clases_asistencia_acum sca
 JOIN negocio.sga_comisiones sc         ON sc.comision = sca.comision
 JOIN negocio.sga_periodos_lectivos spl ON spl.periodo_lectivo = sc.periodo_lectivo

@@ -4,7 +4,7 @@
 --           mdp_datos_discapacidad, mdp_datos_estudios, sga_alumnos, mdp_estados_civiles, mdp_tipo_vivienda,
 --           mdp_trabajo_existe, mdp_nivel_estudio, sga_instituciones, sga_colegios_secundarios,
 --           mug_localidades, mug_dptos_partidos, mug_provincias
--- load:     incremental on fecha_cambio (latest of survey and update date, capped at today), merge on the key
+-- load:     incremental on fecha_cambio (latest of survey and update date, capped at the as-of date), merge on the key
 -- mdp_datos_estudios has no dato_censal: the person's highest level of previous studies is taken (latest
 -- graduation, then highest id). Street-level addresses are not extracted (D36); places are kept as
 -- localidad, departamento (from the localidad, not from the free-text apartment field) and provincia.
@@ -13,7 +13,7 @@ SELECT mpc.dato_censal,
        mpc.fecha_relevamiento                      AS fecha,
        mpc.fecha_actualizacion,
        LEAST(GREATEST(mpc.fecha_relevamiento, COALESCE(mpc.fecha_actualizacion, mpc.fecha_relevamiento)),
-             CURRENT_DATE)                         AS fecha_cambio,
+             CAST(:as_of AS date))                         AS fecha_cambio,
        mdp.estado_civil,
        mec.descripcion                             AS estado_civil_desc,
        mdp.unido_hecho                             AS union_pareja,

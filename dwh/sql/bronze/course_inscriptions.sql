@@ -2,7 +2,7 @@
 -- grain:    one row per (source_db, inscripcion_id)
 -- upstream: negocio.sga_insc_cursada, sga_comisiones, sga_elementos, sga_periodos_lectivos, sga_periodos,
 --           sga_planes_versiones
--- load:     incremental on fecha_inscripcion (TIMESTAMPTZ NOT NULL, never after now), merge on the key
+-- load:     incremental on fecha_inscripcion (TIMESTAMPTZ NOT NULL, never after the as-of day), merge on the key
 SELECT sic.inscripcion                  AS inscripcion_id,
        sic.alumno,
        sic.comision,
@@ -24,4 +24,4 @@ LEFT JOIN negocio.sga_periodos_lectivos spl  ON spl.periodo_lectivo = sc.periodo
 LEFT JOIN negocio.sga_periodos sp            ON sp.periodo = spl.periodo
 LEFT JOIN negocio.sga_planes_versiones spv   ON spv.plan_version = sic.plan_version
 WHERE sic.fecha_inscripcion >= CAST(:start_value AS timestamptz)
-  AND sic.fecha_inscripcion <= now()
+  AND sic.fecha_inscripcion < CAST(:as_of AS date) + 1

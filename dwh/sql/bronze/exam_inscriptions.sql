@@ -2,7 +2,7 @@
 -- grain:    one row per (source_db, inscripcion_id)
 -- upstream: negocio.sga_insc_examen, sga_llamados_mesa, sga_mesas_examen, sga_elementos, sga_instancias,
 --           sga_planes_versiones
--- load:     incremental on fecha_inscripcion (TIMESTAMPTZ NOT NULL, never after now), merge on the key
+-- load:     incremental on fecha_inscripcion (TIMESTAMPTZ NOT NULL, never after the as-of day), merge on the key
 -- The cursor is the inscription time, not the exam date, which lies in the future (D6).
 -- The exam date is DATE or TIMESTAMPTZ depending on the deployment: normalised to the local day.
 SELECT sie.inscripcion                  AS inscripcion_id,
@@ -25,4 +25,4 @@ LEFT JOIN negocio.sga_elementos se          ON se.elemento = sme.elemento
 LEFT JOIN negocio.sga_instancias sin        ON sin.instancia = sie.instancia
 LEFT JOIN negocio.sga_planes_versiones spv  ON spv.plan_version = sie.plan_version
 WHERE sie.fecha_inscripcion >= CAST(:start_value AS timestamptz)
-  AND sie.fecha_inscripcion <= now()
+  AND sie.fecha_inscripcion < CAST(:as_of AS date) + 1

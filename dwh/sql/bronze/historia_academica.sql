@@ -3,7 +3,7 @@
 --           activity, instance, origin, day) but not its grade or result, so a correction updates the row;
 --           the fallback file hashes the same columns, so switching views never duplicates a result
 -- upstream: negocio.vw_hist_academica
--- load:     incremental on fecha_cursor (the result's day; today for undated rows), merge on the key
+-- load:     incremental on fecha_cursor (the result's day; the as-of date for undated rows), merge on the key
 -- fecha is DATE in some deployments and TIMESTAMPTZ in others: it is normalised to the local day (the
 -- session time zone is pinned to America/Argentina/Buenos_Aires); the predicate stays on the raw column.
 SELECT md5(concat_ws('|', h.alumno, h.plan_version, h.elemento, h.instancia, h.origen,
@@ -35,6 +35,6 @@ SELECT md5(concat_ws('|', h.alumno, h.plan_version, h.elemento, h.instancia, h.o
        h.comision,
        h.nro_resolucion,
        h.fecha_vigencia,
-       LEAST(COALESCE(CAST(h.fecha AS date), CURRENT_DATE), CURRENT_DATE) AS fecha_cursor
+       LEAST(COALESCE(CAST(h.fecha AS date), CAST(:as_of AS date)), CAST(:as_of AS date)) AS fecha_cursor
 FROM negocio.vw_hist_academica h
 WHERE h.fecha >= CAST(:start_value AS date) OR h.fecha IS NULL

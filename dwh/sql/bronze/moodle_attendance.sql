@@ -1,7 +1,7 @@
 -- target:   bronze.moodle_attendance
 -- grain:    one row per (source_db, attendance_log_id): a student's status in one session
 -- upstream: mdl_attendance_log, mdl_attendance_sessions, mdl_attendance_statuses, mdl_attendance
--- load:     incremental on tomada (timetaken as TIMESTAMPTZ, never after now), merge on the key
+-- load:     incremental on tomada (timetaken as TIMESTAMPTZ, never after the as-of day), merge on the key
 SELECT al.id                                      AS attendance_log_id,
        al.studentid                               AS userid,
        a.course                                   AS courseid,
@@ -17,4 +17,4 @@ JOIN mdl_attendance_sessions s   ON s.id = al.sessionid
 JOIN mdl_attendance a            ON a.id = s.attendanceid
 LEFT JOIN mdl_attendance_statuses st ON st.id = al.statusid
 WHERE al.timetaken >= CAST(extract(epoch FROM CAST(:start_value AS timestamptz)) AS bigint)
-  AND al.timetaken <= CAST(extract(epoch FROM now()) AS bigint)
+  AND al.timetaken < CAST(extract(epoch FROM CAST(CAST(:as_of AS date) + 1 AS timestamptz)) AS bigint)

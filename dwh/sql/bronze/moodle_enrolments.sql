@@ -1,7 +1,7 @@
 -- target:   bronze.moodle_enrolments
 -- grain:    one row per (source_db, user_enrolment_id)
 -- upstream: mdl_user_enrolments, mdl_enrol
--- load:     incremental on modificado (timemodified as TIMESTAMPTZ, never after now), merge on the key
+-- load:     incremental on modificado (timemodified as TIMESTAMPTZ, never after the as-of day), merge on the key
 -- Moodle times are BIGINT epoch seconds: converted explicitly; the predicate stays on the raw column.
 SELECT ue.id                                                       AS user_enrolment_id,
        ue.userid,
@@ -15,4 +15,4 @@ SELECT ue.id                                                       AS user_enrol
 FROM mdl_user_enrolments ue
 JOIN mdl_enrol e ON e.id = ue.enrolid
 WHERE ue.timemodified >= CAST(extract(epoch FROM CAST(:start_value AS timestamptz)) AS bigint)
-  AND ue.timemodified <= CAST(extract(epoch FROM now()) AS bigint)
+  AND ue.timemodified < CAST(extract(epoch FROM CAST(CAST(:as_of AS date) + 1 AS timestamptz)) AS bigint)
