@@ -18,6 +18,7 @@ from dwh.ops.runlog import RunLog
 from dwh.ops.selection import Selection, resolve
 from dwh.ops.warehouse_file import WarehouseUnavailable, check_warehouse
 from dwh.pipelines import bronze_settings, gold_aggregates, silver_transform
+from dwh.pipelines._layer_command import summary
 from dwh.pipelines._sql_runner import DataTestError, SqlRunError
 from dwh.pipelines.bronze_ingest import run_bronze
 from dwh.pipelines.sql_files import SqlLayerError
@@ -234,7 +235,7 @@ def _build(
             return f"{layer} not built (the previous {layer} is unchanged): {message}"
         for table, rows in run.tables.items():
             runlog.add(layer, "ok", table=table, rows=rows, seconds=run.table_seconds.get(table))
-        log.info("%s", silver_transform.summary(run))
+        log.info("%s", summary(run))
     return None
 
 

@@ -10,11 +10,11 @@ import sys
 import duckdb
 
 from dwh.ops.selection import Selection
-from dwh.pipelines._sql_runner import DEFAULT_TIMEZONE, _load_seeds
+from dwh.pipelines._sql_runner import DEFAULT_TIMEZONE, load_seeds
 from dwh.pipelines.silver_transform import bronze_placeholders
 from dwh.pipelines.sql_files import layer_files
 from dwh.settings import SourceDatabase, scrub_passwords
-from dwh.sources.sql_resource import _psycopg_sql, initial_cursor, read_sql, source_engine
+from dwh.sources.sql_resource import initial_cursor, psycopg_sql, read_sql, source_engine
 
 log = logging.getLogger("dwh.dry_run")
 
@@ -49,7 +49,7 @@ def _explain_bronze(sources: list[SourceDatabase], selection: Selection, start: 
                     cursor = conn.cursor()
                     try:
                         cursor.execute(
-                            "EXPLAIN " + _psycopg_sql(read_sql(path)),
+                            "EXPLAIN " + psycopg_sql(read_sql(path)),
                             {
                                 "start_value": initial_cursor(table, start) if table.incremental else None,
                                 "as_of": as_of,
@@ -80,7 +80,7 @@ def _explain_layers(selection: Selection, as_of: dt.date) -> int:
     for layer in ("silver", "gold"):
         shown = {f.name for f in selection.files.get(layer, [])}
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {layer}")
-        _load_seeds(con, layer)
+        load_seeds(con, layer)
         if shown:
             _out(f"{layer}: {len(shown)} SQL files, run in this order in one transaction")
         for sql_file in layer_files(layer):

@@ -77,7 +77,8 @@ def reset_dlt_state(warehouse: Path) -> None:
     """
     state = dlt_state_dir(warehouse)
     if state.exists():
+        # renamed first, so a crash while deleting can never leave a half state where dlt looks for one
         aside = state.with_name(f"{state.name}.invalid.{dt.datetime.now().strftime('%Y%m%d%H%M%S')}")
         state.rename(aside)
-        log.warning("dlt's local state moved aside to %s: every incremental table reloads in full", aside)
+        log.warning("dlt's local state %s dropped: every incremental table reloads in full", state)
         shutil.rmtree(aside, ignore_errors=True)

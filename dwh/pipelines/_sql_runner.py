@@ -51,7 +51,7 @@ def seed_paths(layer: str) -> dict[str, Path]:
     return paths
 
 
-def _load_seeds(con: duckdb.DuckDBPyConnection, layer: str) -> None:
+def load_seeds(con: duckdb.DuckDBPyConnection, layer: str) -> None:
     for name, path in seed_paths(layer).items():
         con.execute(
             f"CREATE OR REPLACE TABLE {layer}.seed_{name} AS "
@@ -151,7 +151,7 @@ def build_layer(
             for statement in prepare or []:
                 con.execute(statement)
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {layer}")
-            _load_seeds(con, layer)
+            load_seeds(con, layer)
             progress = Progress(layer, len(files))
             for sql_file in files:
                 progress.step(sql_file.name)

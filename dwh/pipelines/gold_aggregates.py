@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import argparse
-import logging
 import sys
 from pathlib import Path
 
 import duckdb
 
-from dwh.logs import setup_logging
-from dwh.ops.lock import LockHeld, warehouse_lock
-from dwh.pipelines._sql_runner import DataTestError, LayerRun, SqlRunError, build_layer
-from dwh.pipelines.silver_transform import summary
-from dwh.pipelines.sql_files import SqlFile, SqlLayerError
-from dwh.settings import ConfigError, as_of_date, warehouse_path
+from dwh.pipelines._layer_command import run_layer_command
+from dwh.pipelines._sql_runner import LayerRun, SqlRunError, build_layer
+from dwh.pipelines.sql_files import SqlFile
 
-log = logging.getLogger("dwh.gold")
 REQUIRED_SILVER = ("dim_student", "fact_dropout", "dim_periodo")
 
 
@@ -44,29 +38,9 @@ def build(warehouse: Path, as_of, files: list[SqlFile] | None = None) -> LayerRu
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m dwh.pipelines.gold_aggregates", description=__doc__)
-    parser.parse_args(argv)
-    setup_logging()
-    try:
-        as_of = as_of_date()
-    except ConfigError as exc:
-        log.error("%s", exc)
-        return 2
-    warehouse = warehouse_path()
-    if not warehouse.exists():
-        log.error("warehouse %s does not exist: run bronze and silver first (python -m dwh.main)", warehouse)
-        return 1
-    try:
-        with warehouse_lock(warehouse, "python -m dwh.pipelines.gold_aggregates"):
-            run = build(warehouse, as_of)
-    except LockHeld as exc:
-        log.error("%s", exc)
-        return 1
-    except (SqlLayerError, SqlRunError, DataTestError) as exc:
-        log.error("gold not built, the previous gold is unchanged: %s", exc)
-        return 1
-    log.info("%s", summary(run))
-    return 0
+    return run_layer_command(
+        "gold_aggregates", __doc__, build, "run bronze and silver first (python -m dwh.main)", argv
+    )
 
 
 if __name__ == "__main__":

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
-import logging
 import os
 import secrets
 import sys
@@ -11,13 +9,10 @@ from pathlib import Path
 
 import duckdb
 
-from dwh.logs import setup_logging
-from dwh.ops.lock import LockHeld, warehouse_lock
-from dwh.pipelines._sql_runner import META, DataTestError, LayerRun, SqlRunError, build_layer
-from dwh.pipelines.sql_files import SqlFile, SqlLayerError
-from dwh.settings import ConfigError, as_of_date, warehouse_path
+from dwh.pipelines._layer_command import run_layer_command
+from dwh.pipelines._sql_runner import META, LayerRun, build_layer
+from dwh.pipelines.sql_files import SqlFile
 
-log = logging.getLogger("dwh.silver")
 BRONZE_SCHEMA_SQL = Path(__file__).resolve().parent.parent / "schema" / "bronze.sql"
 
 
@@ -55,37 +50,10 @@ def build(warehouse: Path, as_of, files: list[SqlFile] | None = None) -> LayerRu
     )
 
 
-def summary(run: LayerRun) -> str:
-    return (
-        f"{run.layer} built as of {run.as_of}: {len(run.tables)} tables, {sum(run.tables.values()):,} rows, "
-        f"{len(run.tests)} data tests ({sum(t.status == 'warn' for t in run.tests)} warnings) in {run.seconds:.1f}s"
-    )
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m dwh.pipelines.silver_transform", description=__doc__)
-    parser.parse_args(argv)
-    setup_logging()
-    try:
-        as_of = as_of_date()
-    except ConfigError as exc:
-        log.error("%s", exc)
-        return 2
-    warehouse = warehouse_path()
-    if not warehouse.exists():
-        log.error("warehouse %s does not exist: run bronze first (python -m dwh.pipelines.bronze_ingest)", warehouse)
-        return 1
-    try:
-        with warehouse_lock(warehouse, "python -m dwh.pipelines.silver_transform"):
-            run = build(warehouse, as_of)
-    except LockHeld as exc:
-        log.error("%s", exc)
-        return 1
-    except (SqlLayerError, SqlRunError, DataTestError) as exc:
-        log.error("silver not built, the previous silver is unchanged: %s", exc)
-        return 1
-    log.info("%s", summary(run))
-    return 0
+    return run_layer_command(
+        "silver_transform", __doc__, build, "run bronze first (python -m dwh.pipelines.bronze_ingest)", argv
+    )
 
 
 if __name__ == "__main__":

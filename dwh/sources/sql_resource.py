@@ -40,14 +40,14 @@ def read_sql(path) -> str:
     return path.read_text(encoding="utf-8").strip().rstrip(";")
 
 
-def _psycopg_sql(sql: str) -> str:
+def psycopg_sql(sql: str) -> str:
     """The file's `:start_value` and `:as_of` as psycopg2 parameters; literal % signs escaped."""
     return _PARAM.sub(r"%(\1)s", sql.replace("%", "%%"))
 
 
 def describe(engine: sa.Engine, sql: str) -> list[ColumnSpec]:
     """Result columns and types of the query, from a LIMIT 0 run (nothing is read)."""
-    probe = f"SELECT * FROM ({_psycopg_sql(sql)}) AS probe LIMIT 0"
+    probe = f"SELECT * FROM ({psycopg_sql(sql)}) AS probe LIMIT 0"
     conn = engine.raw_connection()
     try:
         cursor = conn.cursor()
@@ -90,7 +90,7 @@ def table_resource(
     """The query streamed through COPY as Arrow batches; incremental tables merge on (source_db, key)."""
     specs = [ColumnSpec("source_db", pa.string(), "q.source_db"), *columns]
     schema = arrow_schema(specs)
-    inner = f"SELECT %(source_db)s::text AS source_db, src.* FROM ({_psycopg_sql(sql)}) AS src"
+    inner = f"SELECT %(source_db)s::text AS source_db, src.* FROM ({psycopg_sql(sql)}) AS src"
     copy_sql = copy_query(inner, specs)
 
     def batches(start_value: Any) -> Iterator[pa.Table]:
