@@ -35,8 +35,7 @@ from typing import Literal
 import duckdb
 import pandas as pd
 
-from dwh.ops.freshness import EVENT_TABLES
-from dwh.sources.catalog import by_name
+from dwh.ops.freshness import newest_on
 
 UMBRAL_GRUPO_PEQUENO = 10
 SIN_DATO = "sin dato"
@@ -784,22 +783,13 @@ def rendimiento_por_semestre(con: duckdb.DuckDBPyConnection, f: Filtros) -> pd.D
 
 
 def _frescura(cur: duckdb.DuckDBPyConnection, hoy: dt.date) -> pd.DataFrame:
-    """dwh.ops.freshness.newest_dates on the open connection: per source, the newest event in bronze."""
-    partes = []
-    for tabla in map(by_name, EVENT_TABLES):
-        if tabla.cursor and {"source_db", tabla.cursor} <= _columnas(cur, "bronze", tabla.name):
-            partes.append(
-                f'SELECT source_db, CAST(max("{tabla.cursor}") AS DATE) AS newest '
-                f'FROM bronze."{tabla.name}" GROUP BY source_db'
-            )
-    if not partes:
+    """Per source, the newest event in bronze (dwh.ops.freshness) and its age in days."""
+    newest = newest_on(cur)
+    if not newest:
         return _vacio(COLUMNAS_FRESCURA)
-    df = cur.execute(
-        f"SELECT source_db, max(newest) AS newest, datediff('day', max(newest), CAST(? AS DATE)) AS antiguedad_dias "
-        f"FROM ({' UNION ALL '.join(partes)}) WHERE newest IS NOT NULL AND source_db IS NOT NULL "
-        "GROUP BY source_db ORDER BY source_db",
-        [hoy],
-    ).df()
+    df = pd.DataFrame(
+        [(source, day, (hoy - day).days) for source, day in sorted(newest.items())], columns=list(COLUMNAS_FRESCURA)
+    )
     df = _tipar(df, COLUMNAS_FRESCURA)
     df["newest"] = pd.Series([None if es_nulo(v) else pd.Timestamp(v).date() for v in df["newest"]], dtype="object")
     return df

@@ -47,29 +47,31 @@ class Freshness:
         return f"{self.source}: newest data {newest} ({age}; {limit}) {verdict}"
 
 
-def _existing(con: duckdb.DuckDBPyConnection) -> set[str]:
-    return {
+def newest_on(con: duckdb.DuckDBPyConnection) -> dict[str, dt.date]:
+    """Per source_db, the newest event day of its event tables in bronze, on an open connection."""
+    present = {
         r[0]
         for r in con.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'bronze'"
+            "SELECT table_name FROM information_schema.tables "
+            "WHERE table_catalog = current_database() AND table_schema = 'bronze'"
         ).fetchall()
     }
+    newest: dict[str, dt.date] = {}
+    for table in map(by_name, EVENT_TABLES):
+        if table.name not in present:
+            continue
+        for source, value in con.execute(
+            f'SELECT source_db, CAST(max("{table.cursor}") AS DATE) FROM bronze."{table.name}" GROUP BY 1'
+        ).fetchall():
+            if source is not None and value is not None and (source not in newest or value > newest[source]):
+                newest[source] = value
+    return newest
 
 
 def newest_dates(warehouse: Path, read_only: bool = True) -> dict[str, dt.date]:
-    """Per source_db, the latest cursor value of its incremental bronze tables (the newest event seen)."""
-    newest: dict[str, dt.date] = {}
+    """newest_on() on the warehouse file."""
     with duckdb.connect(str(warehouse), read_only=read_only) as con:
-        present = _existing(con)
-        for table in map(by_name, EVENT_TABLES):
-            if table.name not in present:
-                continue
-            for source, value in con.execute(
-                f'SELECT source_db, CAST(max("{table.cursor}") AS DATE) FROM bronze."{table.name}" GROUP BY 1'
-            ).fetchall():
-                if value is not None and (source not in newest or value > newest[source]):
-                    newest[source] = value
-    return newest
+        return newest_on(con)
 
 
 def check(warehouse: Path, sources: list[SourceDatabase], today: dt.date | None = None) -> list[Freshness]:
