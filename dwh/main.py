@@ -22,7 +22,15 @@ from dwh.pipelines._layer_command import summary
 from dwh.pipelines._sql_runner import DataTestError, SqlRunError
 from dwh.pipelines.bronze_ingest import run_bronze
 from dwh.pipelines.sql_files import SqlLayerError
-from dwh.settings import ConfigError, SourceDatabase, as_of_date, load_config, scrub_passwords, warehouse_path
+from dwh.settings import (
+    ConfigError,
+    SourceDatabase,
+    as_of_date,
+    load_config,
+    scrub_passwords,
+    time_zone,
+    warehouse_path,
+)
 
 log = logging.getLogger("dwh.main")
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_RECOVERED = 0, 1, 2, 3
@@ -108,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         sources = load_config()
         as_of = as_of_date()
+        time_zone()
         start = bronze_settings.incremental_start()
         selection = resolve(_split(args.layer), _split(args.select), bronze_settings.selected_tables())
         for table in selection.bronze:

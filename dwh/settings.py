@@ -6,6 +6,7 @@ import datetime
 import os
 import re
 import runpy
+import zoneinfo
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.engine.url import URL
 
 PACKAGE_DIR = Path(__file__).resolve().parent
+DEFAULT_TIMEZONE = "America/Argentina/Buenos_Aires"
 
 KINDS = ("guarani", "moodle")
 DEFAULT_KIND = "guarani"
@@ -181,6 +183,22 @@ def dlt_state_dir(warehouse: Path | None = None) -> Path:
     """dlt's pipeline state directory, kept beside the warehouse so a new warehouse starts fresh."""
     target = Path(warehouse).expanduser().resolve() if warehouse is not None else warehouse_path()
     return target.parent / f"{target.stem}.dlt"
+
+
+def time_zone() -> str:
+    """$DWH_TIMEZONE (an IANA zone name), default America/Argentina/Buenos_Aires.
+
+    The one clock of the warehouse: bronze reads source instants as days on it, silver and gold cast
+    instants to days on it.
+    """
+    raw = os.environ.get("DWH_TIMEZONE", "").strip() or DEFAULT_TIMEZONE
+    try:
+        zoneinfo.ZoneInfo(raw)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"DWH_TIMEZONE={raw!r} is not a known time zone (e.g. America/Argentina/Buenos_Aires)"
+        ) from None
+    return raw
 
 
 def as_of_date() -> datetime.date:

@@ -8,8 +8,10 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
 
-def query(url: str, sql: str, **params: Any) -> list[tuple]:
-    engine = create_engine(url, poolclass=NullPool)
+def query(url: str, sql: str, time_zone: str | None = None, **params: Any) -> list[tuple]:
+    """Rows of `sql`; with `time_zone`, the session runs on that clock (date casts of instants are its days)."""
+    connect_args = {"options": f"-c TimeZone={time_zone}"} if time_zone else {}
+    engine = create_engine(url, poolclass=NullPool, connect_args=connect_args)
     try:
         with engine.connect() as conn:
             return [tuple(row) for row in conn.execute(text(sql), params)]

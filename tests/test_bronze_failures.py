@@ -141,9 +141,10 @@ def test_resources_env_selects_tables_and_rejects_unknown_names(university, tmp_
 
 
 def test_an_empty_table_is_created_with_its_columns(university, tmp_path):
-    config = write_config(tmp_path / "c.py", {"guarani_a": (university["guarani_a"], "guarani")})
+    # guarani_b: three years of cohorts, nobody has graduated (guarani_a's migrated history has graduates)
+    config = write_config(tmp_path / "c.py", {"guarani_b": (university["guarani_b"], "guarani")})
     warehouse = tmp_path / "w.duckdb"
-    assert scalar(university["guarani_a"], "SELECT count(*) FROM negocio.sga_certificados_otorg") == 0
+    assert scalar(university["guarani_b"], "SELECT count(*) FROM negocio.sga_certificados_otorg") == 0
     assert run_bronze(config, warehouse, DWH_BRONZE_RESOURCES="graduates").returncode == 0
     columns = dict(
         wh(

@@ -61,28 +61,80 @@ MIN_ROWS = 1000  # compared rows per table, so that equality is not vacuous
 LOCAL = "AT TIME ZONE 'America/Argentina/Buenos_Aires'"
 SHOWN_DIFFERENCES = 8
 
-# Event tables of the sources: the full build's rows dated on or before C (local day).
+# Both profiles of the synthetic university. The simple one has none of the shapes of real Guaraní data;
+# on the realistic one, the gold invariants below fail today because rules of gold read the present as the
+# past (issue 13); they are expected to fail (strictly: the day they pass, the mark must go).
+PROFILES_TESTED = ("simple", "realistic")
+KNOWN_LEAKS = (
+    "issue 13: on the realistic sources gold is not point-in-time: actas closed after C are bucketed by their exam "
+    "date, inscriptions cancelled after C count as bajas, a census updated in place after C is read from its survey "
+    "date, a readmission moves the cohort, annual attendance lands in the first cuatrimestre's row"
+)
+LEAKING_TESTS = {
+    "test_temporal_features_up_to_c_do_not_change",
+    "test_static_features_of_students_seen_by_c_do_not_change",
+    "test_labels_known_by_c_do_not_change",
+    "test_full_training_rows_up_to_c_carry_the_features_seen_on_c",
+    "test_training_and_inference_rows_up_to_c_keep_their_features",
+}
+
+# Event tables of the sources: the full build's rows known on or before C (local day): by their own date, or
+# where Guaraní records them later (actas closed after the exam, certificates issued months after the last
+# exam) by the day they were recorded, from the ground truth. Queries run on Buenos Aires time, so a date
+# cast of a TIMESTAMPTZ (or of the variant source's wall-clock TIMESTAMP) is the local day.
+TRUTH = "dwh_synthetic"
+SIMPLE_EVENTS = {
+    "sga_eval_detalle_cursadas": "fecha_regular <= :c",
+    "sga_actas_detalle": "fecha::date <= :c",
+    "sga_actas": "id_acta IN (SELECT id_acta FROM negocio.sga_actas_detalle WHERE fecha::date <= :c)",
+    "sga_certificados_otorg": "fecha_egreso + 20 <= :c",
+}
 GUARANI_EVENTS = {
     "sga_propuestas_aspira": "fecha_inscripcion <= :c",
     "mdp_datos_censales": "fecha_relevamiento <= :c",
     "mdp_datos_economicos": "dato_censal IN (SELECT dato_censal FROM negocio.mdp_datos_censales "
     "WHERE fecha_relevamiento <= :c)",
-    "sga_alumnos_hist_calidad": f"(fecha {LOCAL})::date <= :c",
+    "sga_alumnos_hist_calidad": "fecha::date <= :c",
     "sga_perdida_regularidad": "fecha <= :c",
-    "sga_reinscripciones": f"(fecha_reinscripcion {LOCAL})::date <= :c",
-    "sga_insc_cursada": f"(fecha_inscripcion {LOCAL})::date <= :c",
-    "sga_eval_detalle_cursadas": "fecha_regular <= :c",
-    "sga_insc_examen": f"(fecha_inscripcion {LOCAL})::date <= :c",
-    "sga_actas_detalle": "fecha <= :c",
-    "sga_actas": "id_acta IN (SELECT id_acta FROM negocio.sga_actas_detalle WHERE fecha <= :c)",
-    "sga_certificados_otorg": "fecha_egreso + 20 <= :c",
+    "sga_reinscripciones": "fecha_reinscripcion::date <= :c",
+    "sga_insc_cursada": "fecha_inscripcion::date <= :c",
+    "sga_eval_detalle_cursadas": "ultimo_cambio::date <= :c",
+    "sga_insc_examen": "fecha_inscripcion::date <= :c",
+    "sga_actas_detalle": f"id_acta IN (SELECT id_acta FROM {TRUTH}.acta_truth WHERE fecha_registro <= :c)",
+    "sga_actas": f"id_acta IN (SELECT id_acta FROM {TRUTH}.acta_truth WHERE fecha_registro <= :c)",
+    "sga_certificados_otorg": f"alumno IN (SELECT alumno FROM {TRUTH}.graduation_truth WHERE fecha_certificado <= :c)",
 }
-# What the full build knows later about an event of C: an aspirant rejected after C was still pending.
+_UPDATED_AFTER_C = (
+    f"EXISTS (SELECT 1 FROM {TRUTH}.census_truth t WHERE t.dato_censal = negocio.mdp_datos_economicos.dato_censal "
+    "AND t.version = 2 AND t.vigente_desde > :c)"
+)
+# What the full build knows later about an event of C: an aspirant rejected after C was still pending; an
+# inscription cancelled after C was still accepted; a census answered again in place after C had its first
+# answers (kept in the ground truth).
 GUARANI_AS_KNOWN_ON_C = {
     "sga_propuestas_aspira": {
         "situacion_asp": "CASE WHEN fecha_rechazo > :c THEN 1 ELSE situacion_asp END",
         "fecha_rechazo": "CASE WHEN fecha_rechazo > :c THEN NULL ELSE fecha_rechazo END",
-    }
+    },
+    "sga_insc_cursada": {
+        "estado": f"CASE WHEN inscripcion IN (SELECT inscripcion FROM {TRUTH}.cursada_truth WHERE fecha_baja > :c) "
+        "THEN 'A' ELSE estado END",
+    },
+    "mdp_datos_censales": {
+        "fecha_actualizacion": "CASE WHEN fecha_actualizacion > :c THEN fecha_relevamiento "
+        "ELSE fecha_actualizacion END",
+    },
+    "mdp_datos_economicos": {
+        column: f"CASE WHEN {_UPDATED_AFTER_C} THEN (SELECT t.{column} FROM {TRUTH}.census_truth t "
+        f"WHERE t.dato_censal = negocio.mdp_datos_economicos.dato_censal AND t.version = 1) ELSE {column} END"
+        for column in (
+            "trabajo_existe",
+            "trabajo_hace",
+            "trabajo_carrera",
+            "trabajo_hora_sem",
+            "costeo_estudios_trabajo",
+        )
+    },
 }
 MOODLE_EVENTS = {
     "mdl_user": f"(to_timestamp(timecreated) {LOCAL})::date <= :c",
@@ -106,14 +158,28 @@ MOODLE_SUBSETS = ("mdl_enrol", "mdl_context", "mdl_role_assignments", "mdl_atten
 
 
 # -- builds ------------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module", params=PROFILES_TESTED)
+def profile(request) -> str:
+    return request.param
+
+
+@pytest.fixture(autouse=True)
+def _known_leaks(request, profile) -> None:
+    if profile == "realistic" and request.node.originalname in LEAKING_TESTS:
+        request.applymarker(pytest.mark.xfail(strict=True, reason=KNOWN_LEAKS))
+
+
 @pytest.fixture(scope="module")
-def sources(make_synthetic) -> dict[object, dict[str, str]]:
+def sources(make_synthetic, profile) -> dict[object, dict[str, str]]:
     """{'full': {source: url}, C: {source: url} for each C}: one university, read on `until` and on each C."""
+    from dwh.synthetic.profile import PROFILES
+
     started = time.perf_counter()
-    out: dict[object, dict[str, str]] = {"full": make_synthetic(**GENERATOR)}
+    generator = dict(GENERATOR, shapes=PROFILES[profile])
+    out: dict[object, dict[str, str]] = {"full": make_synthetic(**generator)}
     for c in CS:
-        out[c] = make_synthetic(**GENERATOR, snapshot=c)
-    log.info("generated %d source sets in %.1fs", len(out), time.perf_counter() - started)
+        out[c] = make_synthetic(**generator, snapshot=c)
+    log.info("generated %d source sets (%s) in %.1fs", len(out), profile, time.perf_counter() - started)
     return out
 
 
@@ -275,17 +341,19 @@ def _pg_rows(
     cols = [f"{(overrides or {}).get(name, name)} AS {name}" for name in _pg_columns(url, schema, table)]
     qualified = f"{schema}.{table}" if schema != "public" else table
     sql = f"SELECT {', '.join(cols)} FROM {qualified} WHERE {where}".replace(":c", f"DATE '{c}'")
-    return Counter(query(url, sql))
+    return Counter(query(url, sql, time_zone="America/Argentina/Buenos_Aires"))
 
 
-def test_snapshot_sources_are_the_full_sources_cut_at_c(sources, c):
+def test_snapshot_sources_are_the_full_sources_cut_at_c(sources, c, profile):
     full, snap = sources["full"], sources[c]
-    checks = [
-        (s, "negocio", t, w, GUARANI_AS_KNOWN_ON_C.get(t))
-        for s in full
-        if s != "moodle"
-        for t, w in GUARANI_EVENTS.items()
-    ]
+    events = GUARANI_EVENTS | (SIMPLE_EVENTS if profile == "simple" else {})
+    # Without the shapes nothing is cancelled or answered again later: only the aspirants' state changes.
+    known = (
+        GUARANI_AS_KNOWN_ON_C
+        if profile == "realistic"
+        else {"sga_propuestas_aspira": GUARANI_AS_KNOWN_ON_C["sga_propuestas_aspira"]}
+    )
+    checks = [(s, "negocio", t, w, known.get(t)) for s in full if s != "moodle" for t, w in events.items()]
     checks += [("moodle", "public", t, w, None) for t, w in MOODLE_EVENTS.items()]
     compared = 0
     for source, schema, table, where, overrides in checks:

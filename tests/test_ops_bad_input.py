@@ -268,6 +268,12 @@ def test_bad_as_of(work, template, value):
     assert_nothing_touched(work, template)
 
 
+@pytest.mark.parametrize("value", ["Buenos Aires", "America/Nowhere"])
+def test_bad_time_zone(work, template, value):
+    assert_failed(work.run(DWH_TIMEZONE=value), EXIT_BAD_INPUT, f"DWH_TIMEZONE={value!r}", "not a known time zone")
+    assert_nothing_touched(work, template)
+
+
 # -- sources that cannot be read: exit 1, the source named, nothing lost ----------------------------------------
 def _good_entries(template: Template) -> list[dict]:
     return [

@@ -10,6 +10,7 @@ import pytest
 from pg_util import query
 
 from dwh.synthetic import ddl
+from dwh.synthetic.profile import Shapes
 
 SPEC = Path(__file__).resolve().parents[2] / "shared" / "spec" / "source_schemas.md"
 TOOL = Path(__file__).resolve().parents[1] / "tools" / "spec_to_schema.py"
@@ -136,6 +137,7 @@ def _pg_type(data_type: str, char_len, num_prec, num_scale) -> str:
         "text": "text",
         "uuid": "uuid",
         "timestamp with time zone": "timestamptz",
+        "timestamp without time zone": "timestamp",
         "time without time zone": "time",
         "double precision": "double precision",
     }
@@ -162,15 +164,16 @@ def _columns(url: str, schema: str) -> dict[tuple[str, str], tuple[str, bool]]:
     return {(t, c): (_pg_type(d, cl, p, s), n == "YES") for t, c, d, cl, p, s, n in rows}
 
 
-def _documented(spec: dict, variant_tstz: bool) -> dict[tuple[str, str], tuple[str, bool]]:
+def _documented(spec: dict, variant: bool) -> dict[tuple[str, str], tuple[str, bool]]:
+    """The documented columns; in the variant deployment, the date columns that some deployment holds as
+    TIMESTAMPTZ (or TIMESTAMP), and the views over them, have that type."""
+    variants = Shapes().column_variants() if variant else {}
+    views = {("vw_hist_academica", "fecha"), ("vw_hist_academica_basica", "fecha")}
     out = {}
     for table, facts in spec.items():
         for name, typ, nullable, _default in facts["columns"]:
-            if variant_tstz and (table, name) in {
-                ("sga_llamados_mesa", "fecha"),
-                ("vw_hist_academica", "fecha"),
-                ("vw_hist_academica_basica", "fecha"),
-            }:
+            typ = variants.get((table, name), typ)
+            if variant and (table, name) in views:
                 typ = "timestamptz"
             # Views report every column as nullable; the documented DDL says the same.
             out[(table, name)] = (typ, nullable)

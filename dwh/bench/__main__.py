@@ -30,6 +30,7 @@ from dwh.logs import setup_logging
 from dwh.settings import load_config
 from dwh.synthetic.generate import MOODLE_NAME, SOURCE_NAMES, GeneratedSource, write_config
 from dwh.synthetic.params import GeneratorConfig
+from dwh.synthetic.profile import PROFILES
 
 log = logging.getLogger("dwh.bench")
 
@@ -78,7 +79,12 @@ def database_names(cfg: GeneratorConfig, prefix: str) -> list[tuple[str, str]]:
 
 
 def bench_generation(
-    admin_url: str, cfg: GeneratorConfig, prefix: str, work: Path, timeout: float | None = None
+    admin_url: str,
+    cfg: GeneratorConfig,
+    prefix: str,
+    work: Path,
+    timeout: float | None = None,
+    profile: str = "realistic",
 ) -> tuple[StageResult, float]:
     """Generate the sources in a child process (`python -m dwh.synthetic`) and write their config file."""
     out = work / "generate.out"
@@ -96,6 +102,8 @@ def bench_generation(
             admin_url,
             "--db-prefix",
             prefix,
+            "--profile",
+            profile,
             "--write-config",
             str(work / "config.py"),
         ),
@@ -168,9 +176,10 @@ def bench_scale(
     delta: float,
     work_root: Path,
     timeout: float | None = None,
+    profile: str = "realistic",
 ) -> ScaleResult:
-    cfg = GeneratorConfig(students=students, until=until)
-    prefix = f"bench{students}_"
+    cfg = GeneratorConfig(students=students, until=until, shapes=PROFILES[profile])
+    prefix = _prefix(students, profile)
     work = work_root / f"s{students}"
     work.mkdir(parents=True, exist_ok=True)
     result = ScaleResult(students)
@@ -178,7 +187,7 @@ def bench_scale(
         pass
     else:
         log.info("generating %s students", f"{students:,}")
-        gen, result.db_mb = bench_generation(admin_url, cfg, prefix, work, timeout)
+        gen, result.db_mb = bench_generation(admin_url, cfg, prefix, work, timeout, profile)
         result.stages.append(gen)
         if not gen.ok:
             return result
@@ -316,8 +325,12 @@ def _clean(work: Path) -> None:
             path.unlink(missing_ok=True)
 
 
-def _drop(admin_url: str, students: int, until: dt.date) -> None:
-    for _, db in database_names(GeneratorConfig(students=students, until=until), f"bench{students}_"):
+def _prefix(students: int, profile: str) -> str:
+    return f"bench{students}_" if profile == "realistic" else f"bench{students}_{profile}_"
+
+
+def _drop(admin_url: str, students: int, until: dt.date, profile: str) -> None:
+    for _, db in database_names(GeneratorConfig(students=students, until=until), _prefix(students, profile)):
         devdb.drop_database(admin_url, db)
 
 
@@ -359,6 +372,12 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="where warehouses, CSV files and logs go (default: a new directory under $TMPDIR)",
     )
+    parser.add_argument(
+        "--profile",
+        choices=sorted(PROFILES),
+        default="realistic",
+        help="synthetic profile (default realistic: the shapes of real Guaraní data; simple: none)",
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write the results as JSON here")
     parser.add_argument(
         "--stage-timeout",
@@ -375,9 +394,13 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     try:
         for n in sorted(args.students):
-            results.append(bench_scale(admin_url, n, args.until, args.only, args.delta, work_root, args.stage_timeout))
+            results.append(
+                bench_scale(
+                    admin_url, n, args.until, args.only, args.delta, work_root, args.stage_timeout, args.profile
+                )
+            )
             if not args.keep:
-                _drop(admin_url, n, args.until)
+                _drop(admin_url, n, args.until, args.profile)
                 _clean(work_root / f"s{n}")
     finally:
         if args.json:

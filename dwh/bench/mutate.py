@@ -25,8 +25,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
-from dwh.settings import SourceDatabase
-from dwh.sources.sql_resource import SOURCE_TIME_ZONE
+from dwh.settings import SourceDatabase, time_zone
 
 log = logging.getLogger("dwh.bench.mutate")
 RECENT_DAYS = 30
@@ -54,7 +53,7 @@ def _connect(source: SourceDatabase):
     engine = sa.create_engine(
         source.conn_string,
         poolclass=sa.pool.NullPool,
-        connect_args={"options": f"-c TimeZone={SOURCE_TIME_ZONE}", "application_name": "dwh_bench_mutate"},
+        connect_args={"options": f"-c TimeZone={time_zone()}", "application_name": "dwh_bench_mutate"},
     )
     return engine.raw_connection()
 

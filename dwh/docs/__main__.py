@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from pathlib import Path
 
-from dwh.docs.generate import BRONZE_SCHEMA, bronze_schema_sql, generated_documents
+from dwh.docs.generate import generated_documents
 from dwh.logs import setup_logging
 
 log = logging.getLogger("dwh.docs")
@@ -16,17 +15,8 @@ log = logging.getLogger("dwh.docs")
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m dwh.docs", description=__doc__)
     parser.add_argument("--check", action="store_true", help="exit 1 if a committed document is out of date")
-    parser.add_argument(
-        "--bronze-from",
-        type=Path,
-        default=None,
-        help="also rewrite dwh/schema/bronze.sql from this warehouse's bronze tables",
-    )
     args = parser.parse_args(argv)
     setup_logging()
-    if args.bronze_from:
-        BRONZE_SCHEMA.write_text(bronze_schema_sql(args.bronze_from), encoding="utf-8")
-        log.info("wrote %s", BRONZE_SCHEMA)
     stale = []
     for path, text in generated_documents().items():
         current = path.read_text(encoding="utf-8") if path.exists() else None

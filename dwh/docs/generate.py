@@ -106,16 +106,16 @@ def lineage_doc() -> str:
 
 
 BRONZE_SCHEMA = DOCS_DIR.parent / "schema" / "bronze.sql"
+HEADER = [line for line in BRONZE_SCHEMA.read_text(encoding="utf-8").splitlines() if line.startswith("--")]
 
 
 def bronze_schema_sql(warehouse: Path) -> str:
-    """CREATE statements of the catalog's bronze tables as a real load made them (the committed schema)."""
+    """CREATE statements of the catalog's bronze tables as a real load made them, to compare with the
+    declaration in dwh/schema/bronze.sql."""
     from dwh.sources.catalog import TABLES
 
     out = [
-        "-- The bronze tables as `python -m dwh.pipelines.bronze_ingest` creates them (dlt on DuckDB).",
-        "-- Written by `python -m dwh.docs --bronze-from <warehouse>` from a real load; a test compares it with one.",
-        "-- Silver creates the missing ones empty (e.g. the Moodle tables where no Moodle source is configured).",
+        *HEADER,
     ]
     with duckdb.connect(str(warehouse), read_only=True) as con:
         for table in TABLES:

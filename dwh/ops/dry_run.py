@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import sys
 
 import duckdb
 
 from dwh.ops.selection import Selection
-from dwh.pipelines._sql_runner import DEFAULT_TIMEZONE, load_seeds
+from dwh.pipelines._sql_runner import load_seeds
 from dwh.pipelines.silver_transform import bronze_placeholders
 from dwh.pipelines.sql_files import layer_files
-from dwh.settings import SourceDatabase, scrub_passwords
+from dwh.settings import SourceDatabase, scrub_passwords, time_zone
 from dwh.sources.sql_resource import initial_cursor, psycopg_sql, read_sql, source_engine
 
 log = logging.getLogger("dwh.dry_run")
@@ -72,7 +71,7 @@ def _explain_bronze(sources: list[SourceDatabase], selection: Selection, start: 
 def _explain_layers(selection: Selection, as_of: dt.date) -> int:
     failures = 0
     con = duckdb.connect()
-    con.execute("SET TimeZone = ?", [os.environ.get("DWH_TIMEZONE", DEFAULT_TIMEZONE)])
+    con.execute("SET TimeZone = ?", [time_zone()])
     con.execute("SET VARIABLE as_of = ?", [as_of])
     con.execute("SET VARIABLE hash_salt = 'dry-run'")
     for statement in bronze_placeholders():

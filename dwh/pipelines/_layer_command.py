@@ -12,7 +12,7 @@ from dwh.logs import setup_logging
 from dwh.ops.lock import LockHeld, warehouse_lock
 from dwh.pipelines._sql_runner import DataTestError, LayerRun, SqlRunError
 from dwh.pipelines.sql_files import SqlLayerError
-from dwh.settings import ConfigError, as_of_date, warehouse_path
+from dwh.settings import ConfigError, as_of_date, time_zone, warehouse_path
 
 log = logging.getLogger("dwh.layer")
 
@@ -36,6 +36,7 @@ def run_layer_command(
     setup_logging()
     try:
         as_of = as_of_date()
+        time_zone()
     except ConfigError as exc:
         log.error("%s", exc)
         return 2

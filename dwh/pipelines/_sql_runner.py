@@ -15,10 +15,10 @@ import duckdb
 from dwh.logs import Progress
 from dwh.pipelines.data_tests import TestResult, run_tests
 from dwh.pipelines.sql_files import SqlFile, SqlLayerError, layer_files
+from dwh.settings import time_zone
 
 log = logging.getLogger("dwh.sql")
 META = "dwh_meta"
-DEFAULT_TIMEZONE = "America/Argentina/Buenos_Aires"
 SEEDS_ROOT = Path(__file__).resolve().parent.parent / "seeds"
 
 
@@ -142,7 +142,7 @@ def build_layer(
     try:
         # Casting an instant (TIMESTAMPTZ) to a day must give the university's local day, not UTC's:
         # a 21:30 inscription in Argentina is still that day. Bronze pins the same zone when extracting.
-        con.execute("SET TimeZone = ?", [os.environ.get("DWH_TIMEZONE", DEFAULT_TIMEZONE)])
+        con.execute("SET TimeZone = ?", [time_zone()])
         con.execute("SET VARIABLE as_of = ?", [as_of])
         for name, value in (variables or {}).items():
             con.execute(f"SET VARIABLE {name} = ?", [value])

@@ -26,9 +26,12 @@ from dwh.settings import (
     dlt_state_dir,
     load_config,
     scrub_passwords,
+    time_zone,
     warehouse_path,
 )
 from dwh.sources.catalog import BronzeTable
+from dwh.sources.coerce import TypeMismatch
+from dwh.sources.declared import UndeclaredColumn
 from dwh.sources.sql_resource import SchemaVariant, describe, read_sql, source_engine, table_resource
 
 log = logging.getLogger("dwh.bronze")
@@ -95,7 +98,9 @@ def _resources_for(
         for attempt, path in enumerate(paths):
             sql = read_sql(path)
             try:
-                columns = describe(engine, sql)
+                columns = describe(engine, sql, table.name)
+            except (TypeMismatch, UndeclaredColumn) as exc:
+                raise RuntimeError(f"source {source.name}, {exc}") from exc
             except SchemaVariant as variant:
                 if attempt + 1 < len(paths):
                     log.warning("%s.%s: %s; using %s", source.name, table.name, variant, paths[attempt + 1].name)
@@ -307,6 +312,7 @@ def main(argv: list[str] | None = None) -> int:
         tables = bronze_settings.selected_tables()
         start = bronze_settings.incremental_start()
         as_of = as_of_date()
+        time_zone()
         for table in tables:
             bronze_settings.lag_days(table)
         bronze_settings.configure_dlt()

@@ -1,5 +1,6 @@
--- The bronze tables as `python -m dwh.pipelines.bronze_ingest` creates them (dlt on DuckDB).
--- Written by `python -m dwh.docs --bronze-from <warehouse>` from a real load; a test compares it with one.
+-- The declared type of every bronze column: the one place it is written. Bronze reads each deployment's
+-- columns as these types (dwh/sources/coerce.py); a new query column is declared here by hand. A test
+-- checks that a real load (dlt on DuckDB) creates exactly these tables, in this column order.
 -- Silver creates the missing ones empty (e.g. the Moodle tables where no Moodle source is configured).
 CREATE TABLE IF NOT EXISTS bronze.students (
     source_db VARCHAR,

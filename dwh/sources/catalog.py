@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from dwh.sources.declared import declared_type
+
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql" / "bronze"
 CursorKind = Literal["date", "timestamptz"]
 
@@ -18,7 +20,6 @@ class BronzeTable:
     kind: Literal["guarani", "moodle"]
     key: tuple[str, ...]
     cursor: str | None = None
-    cursor_kind: CursorKind = "date"
     lag_days: int = 0
     optional: bool = False
     fallback: str | None = None
@@ -26,6 +27,13 @@ class BronzeTable:
     @property
     def incremental(self) -> bool:
         return self.cursor is not None
+
+    @property
+    def cursor_kind(self) -> CursorKind:
+        """From the cursor column's declared bronze type: the one place types are written down."""
+        if self.cursor is None:
+            raise ValueError(f"{self.name} has no cursor")
+        return "date" if declared_type(self.name, self.cursor) == "DATE" else "timestamptz"
 
     @property
     def sql_path(self) -> Path:
@@ -43,30 +51,29 @@ TABLES: tuple[BronzeTable, ...] = (
     BronzeTable("personas", "guarani", ("persona",)),
     BronzeTable("elementos", "guarani", ("elemento",)),
     BronzeTable("instancias", "guarani", ("instancia",)),
-    BronzeTable("attendance", "guarani", ("comision", "alumno"), "periodo_fin", "date", 60),
-    BronzeTable("academic", "guarani", ("inscripcion",), "periodo_fin", "date", 120),
-    BronzeTable("census", "guarani", ("dato_censal",), "fecha_cambio", "date", 30),
-    BronzeTable("perdida_regularidades", "guarani", ("perdida_regularidad",), "fecha", "date", 30),
-    BronzeTable("alumnos_hist_calidad", "guarani", ("alumno", "fecha"), "fecha", "timestamptz", 30),
+    BronzeTable("attendance", "guarani", ("comision", "alumno"), "periodo_fin", 60),
+    BronzeTable("academic", "guarani", ("inscripcion",), "periodo_fin", 120),
+    BronzeTable("census", "guarani", ("dato_censal",), "fecha_cambio", 30),
+    BronzeTable("perdida_regularidades", "guarani", ("perdida_regularidad",), "fecha", 30),
+    BronzeTable("alumnos_hist_calidad", "guarani", ("alumno", "fecha"), "fecha", 30),
     BronzeTable(
         "historia_academica",
         "guarani",
         ("dwh_pk",),
         "fecha_cursor",
-        "date",
         60,
         optional=True,
         fallback="historia_academica_fallback",
     ),
-    BronzeTable("exam_inscriptions", "guarani", ("inscripcion_id",), "fecha_inscripcion", "timestamptz", 60),
-    BronzeTable("course_inscriptions", "guarani", ("inscripcion_id",), "fecha_inscripcion", "timestamptz", 60),
-    BronzeTable("reinscripciones", "guarani", ("reinscripcion",), "fecha_reinscripcion", "timestamptz", 30),
+    BronzeTable("exam_inscriptions", "guarani", ("inscripcion_id",), "fecha_inscripcion", 60),
+    BronzeTable("course_inscriptions", "guarani", ("inscripcion_id",), "fecha_inscripcion", 60),
+    BronzeTable("reinscripciones", "guarani", ("reinscripcion",), "fecha_reinscripcion", 30),
     BronzeTable("graduates", "guarani", ("certificado_otorg",), optional=True),
     BronzeTable("moodle_users", "moodle", ("userid",)),
     BronzeTable("moodle_courses", "moodle", ("courseid",)),
-    BronzeTable("moodle_enrolments", "moodle", ("user_enrolment_id",), "modificado", "timestamptz", 30),
-    BronzeTable("moodle_attendance", "moodle", ("attendance_log_id",), "tomada", "timestamptz", 30),
-    BronzeTable("moodle_engagement", "moodle", ("userid", "courseid", "dia"), "dia", "date", 3),
+    BronzeTable("moodle_enrolments", "moodle", ("user_enrolment_id",), "modificado", 30),
+    BronzeTable("moodle_attendance", "moodle", ("attendance_log_id",), "tomada", 30),
+    BronzeTable("moodle_engagement", "moodle", ("userid", "courseid", "dia"), "dia", 3),
 )
 
 

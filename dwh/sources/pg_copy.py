@@ -13,7 +13,6 @@ import pyarrow.csv as pacsv
 
 log = logging.getLogger(__name__)
 BLOCK_BYTES = 4 << 20
-_UTC_TEXT = """to_char({col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
 
 
 @dataclass(frozen=True)
@@ -23,34 +22,6 @@ class ColumnSpec:
     name: str
     arrow: pa.DataType
     output: str  # SQL expression over the subquery alias q
-
-
-def column_spec(name: str, type_code: int, precision: int | None, scale: int | None) -> ColumnSpec:
-    """Arrow type and CSV rendering for a PostgreSQL result column (by type OID)."""
-    col = f'q."{name}"'
-    if type_code in (20, 21, 23):
-        return ColumnSpec(name, pa.int64(), col)
-    if type_code in (700, 701):
-        return ColumnSpec(name, pa.float64(), col)
-    if type_code == 1700:
-        if precision and precision <= 38:
-            return ColumnSpec(name, pa.decimal128(precision, scale or 0), col)
-        # Unconstrained numeric: a fixed, lossless-enough scale instead of a type that varies by row.
-        return ColumnSpec(name, pa.decimal128(38, 10), f"{col}::numeric(38,10)")
-    if type_code == 16:
-        return ColumnSpec(name, pa.bool_(), col)
-    if type_code == 1082:
-        return ColumnSpec(name, pa.date32(), col)
-    if type_code == 1184:
-        # Instants travel as UTC ISO text so they never depend on the session time zone.
-        return ColumnSpec(name, pa.timestamp("us", tz="UTC"), _UTC_TEXT.format(col=col))
-    if type_code == 1114:
-        return ColumnSpec(name, pa.timestamp("us"), col)
-    if type_code == 1083:
-        return ColumnSpec(name, pa.time64("us"), col)
-    if type_code in (18, 19, 25, 1042, 1043, 2950):
-        return ColumnSpec(name, pa.string(), f"{col}::text" if type_code == 2950 else col)
-    raise TypeError(f"column {name}: PostgreSQL type oid {type_code} has no declared mapping")
 
 
 def arrow_schema(specs: list[ColumnSpec]) -> pa.Schema:

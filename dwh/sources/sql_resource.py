@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import zoneinfo
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,12 +12,12 @@ import dlt
 import pyarrow as pa
 import sqlalchemy as sa
 
-from dwh.settings import SourceDatabase
+from dwh.settings import SourceDatabase, time_zone
 from dwh.sources.catalog import BronzeTable
-from dwh.sources.pg_copy import ColumnSpec, arrow_schema, column_spec, copy_query, stream_batches
+from dwh.sources.coerce import TypeMismatch, coerce
+from dwh.sources.declared import UndeclaredColumn, declared_columns
+from dwh.sources.pg_copy import ColumnSpec, arrow_schema, copy_query, stream_batches
 
-SOURCE_TIME_ZONE = "America/Argentina/Buenos_Aires"
-ARGENTINA = dt.timezone(dt.timedelta(hours=-3))  # no daylight saving since 2009
 # Named parameters of the bronze SQL files: the cursor's lower bound and the run's as-of date (DWH_AS_OF),
 # the only "today" a query may use, so a rerun as of the same date reads the same rows.
 _PARAM = re.compile(r"(?<![:\w]):(start_value|as_of)\b")
@@ -26,9 +27,18 @@ class SchemaVariant(Exception):
     """The source lacks a table, view or column the query needs (a known deployment difference)."""
 
 
+def session_options(zone: str | None = None) -> str:
+    """Read-only sessions on the warehouse's clock (DWH_TIMEZONE), with ISO date output.
+
+    The time zone makes a date cast of a TIMESTAMPTZ in a query give the local day; DateStyle fixes how
+    dates are written into the COPY stream and into hashed keys, whatever the server's default.
+    """
+    zone = zone or time_zone()
+    return f"-c default_transaction_read_only=on -c TimeZone={zone} -c DateStyle=ISO,YMD -c IntervalStyle=postgres"
+
+
 def source_engine(source: SourceDatabase) -> sa.Engine:
-    """Read-only sessions with the time zone pinned, so date casts of TIMESTAMPTZ give the local day."""
-    options = f"-c default_transaction_read_only=on -c TimeZone={SOURCE_TIME_ZONE}"
+    options = session_options()
     return sa.create_engine(
         source.conn_string,
         poolclass=sa.pool.NullPool,
@@ -45,8 +55,12 @@ def psycopg_sql(sql: str) -> str:
     return _PARAM.sub(r"%(\1)s", sql.replace("%", "%%"))
 
 
-def describe(engine: sa.Engine, sql: str) -> list[ColumnSpec]:
-    """Result columns and types of the query, from a LIMIT 0 run (nothing is read)."""
+def describe(engine: sa.Engine, sql: str, table: str) -> list[ColumnSpec]:
+    """How to read the query's columns as bronze.<table> declares them, from a LIMIT 0 run (nothing is read).
+
+    The deployment's own types come from the probe; each column is converted to its declared type in the
+    COPY (see dwh.sources.coerce), so every deployment loads the same bronze types.
+    """
     probe = f"SELECT * FROM ({psycopg_sql(sql)}) AS probe LIMIT 0"
     conn = engine.raw_connection()
     try:
@@ -60,14 +74,35 @@ def describe(engine: sa.Engine, sql: str) -> list[ColumnSpec]:
         raise
     finally:
         conn.close()
-    return [column_spec(c.name, c.type_code, c.precision, c.scale) for c in description]
+    declared = dict(declared_columns().get(table, ()))
+    returned = [c.name for c in description]
+    extra = [name for name in returned if name not in declared]
+    missing = [name for name in declared if name not in returned]
+    if extra or missing:
+        problems = [f"not declared: {', '.join(extra)}"] * bool(extra) + [f"not returned: {', '.join(missing)}"] * bool(
+            missing
+        )
+        raise UndeclaredColumn(
+            f"table {table}: the query and dwh/schema/bronze.sql disagree ({'; '.join(problems)}); "
+            "declare every bronze column once in dwh/schema/bronze.sql"
+        )
+    zone = time_zone()
+    by_name = {c.name: c for c in description}
+    specs = []
+    for name, data_type in declared.items():
+        c = by_name[name]
+        try:
+            specs.append(coerce(name, data_type, c.type_code, c.precision, c.scale, zone))
+        except TypeMismatch as exc:
+            raise TypeMismatch(f"table {table}, {exc}") from None
+    return specs
 
 
 def initial_cursor(table: BronzeTable, start: dt.date) -> Any:
     """The cursor's first value, typed like the column (a date, or midnight local time)."""
     if table.cursor_kind == "date":
         return start
-    return dt.datetime.combine(start, dt.time(), tzinfo=ARGENTINA)
+    return dt.datetime.combine(start, dt.time(), tzinfo=zoneinfo.ZoneInfo(time_zone()))
 
 
 def lag_value(table: BronzeTable, days: int) -> float:

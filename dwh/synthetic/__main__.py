@@ -12,6 +12,7 @@ from dwh import devdb
 from dwh.logs import setup_logging
 from dwh.synthetic.generate import generate, write_config
 from dwh.synthetic.params import GeneratorConfig
+from dwh.synthetic.profile import PROFILES, Shapes, profile_shapes
 
 log = logging.getLogger("dwh.synthetic")
 
@@ -34,6 +35,20 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="read the sources as they stood on this earlier day YYYY-MM-DD (calendar and draws still from --until)",
     )
+    p.add_argument(
+        "--profile",
+        choices=sorted(PROFILES),
+        default="realistic",
+        help="realistic (default): the shapes real Guaraní data has (annual courses, late actas, second careers, "
+        "late certificates, readmissions, late bajas, census updated in place, a migrated source, date-type "
+        "variants); simple: none of them, the generator's output before they existed, byte for byte",
+    )
+    p.add_argument(
+        "--without",
+        default="",
+        metavar="SHAPE[,SHAPE...]",
+        help=f"switch shapes off: {', '.join(Shapes.names())}",
+    )
     p.add_argument("--no-moodle", action="store_true", help="do not create the Moodle database")
     p.add_argument("--moodle-years", type=int, default=3, help="academic years with Moodle activity (default 3)")
     p.add_argument(
@@ -47,11 +62,18 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def shapes_from_args(args: argparse.Namespace) -> Shapes:
+    """The profile's shapes minus those named in --without (ValueError for an unknown name)."""
+    names = [name.strip() for name in args.without.split(",") if name.strip()]
+    return profile_shapes(args.profile).without(names)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     setup_logging()
     try:
         cfg = GeneratorConfig(
+            shapes=shapes_from_args(args),
             students=args.students,
             sources=args.sources,
             years=args.years,

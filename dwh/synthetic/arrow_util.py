@@ -33,6 +33,12 @@ def stamps(seconds, null: np.ndarray | None = None) -> pa.Array:
     return pa.array(np.asarray(seconds, dtype=np.int64), type=pa.int64(), mask=null).cast(_TS)
 
 
+def local_stamps(seconds, null: np.ndarray | None = None, offset_seconds: int = -3 * 3600) -> pa.Array:
+    """Epoch seconds as a wall-clock TIMESTAMP (no time zone) in Buenos Aires, UTC-3 since 2009."""
+    local = np.asarray(seconds, dtype=np.int64) + offset_seconds
+    return pa.array(local, type=pa.int64(), mask=null).cast(pa.timestamp("s"))
+
+
 def const(value, n: int) -> np.ndarray:
     return np.full(n, value, dtype=object if isinstance(value, str) else None)
 

@@ -33,16 +33,18 @@ def _column_sql(name: str, typ: str, nullable: bool, default: str | None) -> str
     return sql if nullable else sql + " NOT NULL"
 
 
-def guarani_create_sql(timestamptz_dates: bool, with_certificates: bool = True) -> str:
-    """Schema `negocio`, its sequences and bare tables (constraints come after the bulk load)."""
+def guarani_create_sql(variants: dict[tuple[str, str], str], with_certificates: bool = True) -> str:
+    """Schema `negocio`, its sequences and bare tables (constraints come after the bulk load).
+
+    `variants` gives the columns this deployment holds in another type: {(table, column): type}.
+    """
     lines = ["CREATE SCHEMA negocio;"]
     for table, spec in guarani_tables().items():
         if not with_certificates and table.startswith("sga_certificados"):
             continue
         cols = []
         for name, typ, nullable, default in spec["columns"]:
-            if timestamptz_dates and table == "sga_llamados_mesa" and name == "fecha":
-                typ = "timestamptz"
+            typ = variants.get((table, name), typ)
             if default and (seq := _SEQ.search(default)):
                 lines.append(f"CREATE SEQUENCE IF NOT EXISTS {seq.group(1)};")
             cols.append(_column_sql(name, typ, nullable, default))
@@ -50,7 +52,12 @@ def guarani_create_sql(timestamptz_dates: bool, with_certificates: bool = True) 
     return "\n".join(lines)
 
 
-def guarani_post_load_sql(timestamptz_dates: bool, with_certificates: bool = True) -> list[str]:
+def view_date_type(variants: dict[tuple[str, str], str]) -> str:
+    """vw_hist_academica.fecha: TIMESTAMPTZ in a deployment whose exam dates are instants, else DATE."""
+    return "timestamptz" if variants else "date"
+
+
+def guarani_post_load_sql(variants: dict[tuple[str, str], str], with_certificates: bool = True) -> list[str]:
     """Keys, checks, foreign keys and indexes as documented, then the two views and sequence positions."""
     keys, foreign, indexes, sequences = [], [], [], []
     for table, spec in guarani_tables().items():
@@ -72,7 +79,7 @@ def guarani_post_load_sql(timestamptz_dates: bool, with_certificates: bool = Tru
                     f"(SELECT COALESCE(max({name}), 0) + 1 FROM negocio.{table}), false)"
                 )
     views = resources.files("dwh.synthetic").joinpath("views.sql").read_text(encoding="utf-8")
-    fecha_type = "timestamptz" if timestamptz_dates else "date"
+    fecha_type = view_date_type(variants)
     return keys + indexes + foreign + [views.replace("{fecha_type}", fecha_type)] + sequences
 
 

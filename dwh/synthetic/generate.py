@@ -12,13 +12,14 @@ import numpy as np
 import pyarrow as pa
 
 from dwh import devdb
-from dwh.synthetic import ddl, load
+from dwh.synthetic import ddl, load, shapes
 from dwh.synthetic.arrow_util import dates, floats, ints, table, texts
 from dwh.synthetic.guarani import build_guarani
 from dwh.synthetic.moodle import MoodleLink, build_moodle
 from dwh.synthetic.params import GeneratorConfig, semester_start
+from dwh.synthetic.profile import PROFILES
 from dwh.synthetic.simulate import ACTIVE, DROPPED, GRADUATED, PAUSED, SourceWorld, day_number, simulate_source
-from dwh.synthetic.snapshot import snapshot_guarani, snapshot_moodle
+from dwh.synthetic.snapshot import snapshot_guarani, snapshot_moodle, snapshot_truth
 
 log = logging.getLogger(__name__)
 SOURCE_NAMES = ("guarani_a", "guarani_b", "guarani_c")
@@ -46,13 +47,23 @@ def is_timestamptz_variant(index: int) -> bool:
     return index == 1
 
 
-def _truth_tables(cfg: GeneratorConfig, world: SourceWorld, ids: dict, counts: dict[str, int]) -> dict[str, pa.Table]:
+def _truth_tables(
+    cfg: GeneratorConfig,
+    world: SourceWorld,
+    ids: dict,
+    counts: dict[str, int],
+    variants: dict[tuple[str, str], str],
+) -> dict[str, pa.Table]:
+    """Ground truth of one source; `cfg` is the run's config, the world carries the source's own (a migrated
+    source's cohorts start earlier)."""
+    params = _generation_params(cfg, world, variants)
+    cfg = world.config
     st = world.students
     state, graduation_day, t = st["state"], st["graduation_day"], world.truth
     if cfg.snapshot is not None:
         # Truth as known on the snapshot day: the state at the end of its cuatrimestre.
         state = st["state_by_sem"][:, cfg.known_semesters - 1]
-        graduation_day = np.where(graduation_day + 20 > day_number(cfg.snapshot), -1, graduation_day)
+        graduation_day = np.where(shapes.certificate_days(world) > day_number(cfg.snapshot), -1, graduation_day)
         keep = t["sem"] < cfg.known_semesters
         t = {name: values[keep] for name, values in t.items()}
     outcome = np.select(
@@ -66,17 +77,6 @@ def _truth_tables(cfg: GeneratorConfig, world: SourceWorld, ids: dict, counts: d
     late = dsem >= cfg.known_semesters  # leaving after the snapshot is not known yet
     dsem = np.where(late, -1, dsem)
     outcome = np.where(late & (outcome == "dropped_out"), "active", outcome)
-    params = {
-        "students": cfg.students,
-        "sources": cfg.sources,
-        "years": cfg.years,
-        "seed": cfg.seed,
-        "until": cfg.until.isoformat(),
-        "moodle": cfg.moodle,
-        "generator_version": 1,
-    }
-    if cfg.snapshot is not None:
-        params["snapshot"] = cfg.snapshot.isoformat()
     return {
         "student_truth": table(
             alumno=ints(ids["alumno"]),
@@ -107,7 +107,51 @@ def _truth_tables(cfg: GeneratorConfig, world: SourceWorld, ids: dict, counts: d
         "table_counts": table(
             table_name=texts(np.array(list(counts), dtype=object)), row_count=ints(np.array(list(counts.values())))
         ),
+        **ids["truth"],
     }
+
+
+def _generation_params(
+    cfg: GeneratorConfig, world: SourceWorld, variants: dict[tuple[str, str], str]
+) -> dict[str, object]:
+    params: dict[str, object] = {
+        "students": cfg.students,
+        "sources": cfg.sources,
+        "years": cfg.years,
+        "seed": cfg.seed,
+        "until": cfg.until.isoformat(),
+        "moodle": cfg.moodle,
+        "generator_version": 1,
+    }
+    if cfg.snapshot is not None:
+        params["snapshot"] = cfg.snapshot.isoformat()
+    if cfg.shapes.any:
+        params["profile"] = next((name for name, s in PROFILES.items() if s == cfg.shapes), "custom")
+        params["shapes"] = ",".join(cfg.shapes.on)
+        params["column_variants"] = ";".join(f"{t}.{c}={typ}" for (t, c), typ in sorted(variants.items()))
+        if world.config.detail_from is not None:
+            params["cohorts_from"] = world.config.first_year
+            params["detail_from"] = world.config.detail_from.isoformat()
+    return params
+
+
+_ARROW_TO_PG = {
+    "int64": "bigint",
+    "string": "text",
+    "date32[day]": "date",
+    "bool": "boolean",
+    "double": "double precision",
+}
+
+
+def _truth_ddl(extra: dict[str, pa.Table]) -> str:
+    """CREATE TABLE statements for the shapes' truth tables, from their Arrow types."""
+    return "\n".join(
+        f"CREATE TABLE {TRUTH_SCHEMA}.{name} ("
+        + ", ".join(f"{f.name} {_ARROW_TO_PG[str(f.type)]}" for f in data.schema)
+        + ");"
+        for name, data in extra.items()
+    )
 
 
 _TRUTH_DDL = f"""
@@ -126,14 +170,19 @@ CREATE TABLE {TRUTH_SCHEMA}.table_counts (table_name text PRIMARY KEY, row_count
 
 def _generate_guarani(cfg: GeneratorConfig, index: int, n: int, url: str) -> tuple[MoodleLink, int]:
     started = time.perf_counter()
-    world = simulate_source(cfg, index, n)
+    world = simulate_source(cfg.for_source(index), index, n)
     tstz = is_timestamptz_variant(index)
+    variants = cfg.shapes.column_variants() if tstz else {}
     tables, ids = build_guarani(world, index * DNI_SPACING, tstz)
     if cfg.snapshot is not None:
         tables = snapshot_guarani(tables, world, ids, cfg.snapshot)
+        ids["truth"] = snapshot_truth(ids["truth"], tables, cfg.snapshot)
     ordered = {name: tables[name] for name in ddl.guarani_tables()}
-    counts = load.load_database(url, ddl.guarani_create_sql(tstz), ordered, ddl.guarani_post_load_sql(tstz), "negocio")
-    load.load_database(url, _TRUTH_DDL, _truth_tables(cfg, world, ids, counts), [], TRUTH_SCHEMA)
+    counts = load.load_database(
+        url, ddl.guarani_create_sql(variants), ordered, ddl.guarani_post_load_sql(variants), "negocio"
+    )
+    truth = _truth_tables(cfg, world, ids, counts, variants)
+    load.load_database(url, _TRUTH_DDL + _truth_ddl(ids["truth"]), truth, [], TRUTH_SCHEMA)
     log.info(
         "source %s: %s students, %s rows in %.1fs",
         SOURCE_NAMES[index],

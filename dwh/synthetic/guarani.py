@@ -7,7 +7,7 @@ import datetime as dt
 import numpy as np
 import pyarrow as pa
 
-from dwh.synthetic import catalogs
+from dwh.synthetic import catalogs, guarani_shapes, shapes
 from dwh.synthetic.arrow_util import (
     const,
     dates,
@@ -17,12 +17,19 @@ from dwh.synthetic.arrow_util import (
     grade_strings,
     grade_text,
     ints,
+    local_stamps,
     rank_within,
     stamps,
     table,
     texts,
 )
-from dwh.synthetic.params import SUBJECTS_PER_PLAN, class_period, semester_start
+from dwh.synthetic.params import (
+    ANNUAL_CLASSES,
+    CLASSES_PER_CURSADA,
+    SUBJECTS_PER_PLAN,
+    class_period,
+    semester_start,
+)
 from dwh.synthetic.simulate import SourceWorld, day_number
 
 TURN_CODES = {(0, 0): 2, (1, 0): 3, (1, 1): 1}  # (cuatrimestre, turn number) -> turno: 1 Feb, 2 Jul, 3 Dic
@@ -32,8 +39,12 @@ DNI_BASE = 30_000_000
 def build_guarani(
     world: SourceWorld, dni_offset: int, timestamptz_dates: bool
 ) -> tuple[dict[str, pa.Table], dict[str, np.ndarray]]:
-    """All `negocio` rows of one source (`timestamptz_dates`: the TIMESTAMPTZ deployment variant),
-    plus the identifiers Moodle and the truth tables need."""
+    """All `negocio` rows of one source (`timestamptz_dates`: the deployment variant whose date columns have
+    other types), plus the identifiers Moodle and the truth tables need.
+
+    ids["known"] holds, per event table, the local day each row became known in Guaraní (a snapshot keeps
+    the rows known by its day) and the shapes' extra state; ids["truth"] the shapes' ground-truth tables.
+    """
     b = _Builder(world, dni_offset, timestamptz_dates)
     tables = b.build()
     ids = {
@@ -43,6 +54,8 @@ def build_guarani(
         "has_usuario": b.has_usuario,
         "elemento_codes": np.asarray(tables["sga_elementos"].column("codigo").to_pylist(), dtype=object),
         "provisional_draw": b.provisional_draw,
+        "known": b.known,
+        "truth": b.truth,
     }
     return tables, ids
 
@@ -55,10 +68,16 @@ class _Builder:
         self.n = self.st["z"].size
         self.rng = np.random.default_rng([self.cfg.seed, world.index, 7])
         self.fac = catalogs.FACULTADES[world.index]
+        self.shapes = self.cfg.shapes
+        # The shapes' own random stream: the simple profile's draws stay what they were.
+        self.srng = np.random.default_rng([self.cfg.seed, world.index, 2000])
+        self.variants = self.shapes.column_variants() if tstz else {}
         self.tstz = tstz
         self.dni_offset = dni_offset
         self.until = day_number(self.cfg.until)
         self.out: dict[str, pa.Table] = {}
+        self.known: dict[str, np.ndarray] = {}
+        self.truth: dict[str, pa.Table] = {}
 
     def build(self) -> dict[str, pa.Table]:
         self._catalogues()
@@ -112,7 +131,8 @@ class _Builder:
                 (1, "Primer cuatrimestre", 1, 1),
                 (2, "Segundo cuatrimestre", 1, 2),
                 (3, "Inscripción a propuestas", 4, None),
-            ],
+            ]
+            + ([(4, "Anual", 1, 3)] if self.shapes.annual_courses else []),
         )
         o["sga_colegios_secundarios"] = from_rows(
             ["colegio", "nombre", "localidad"],
@@ -239,6 +259,10 @@ class _Builder:
             fecha_inicio_dictado=dates([day_number(class_period(s, cfg.first_year)[0]) for s in sems]),
             fecha_fin_dictado=dates([day_number(class_period(s, cfg.first_year)[1]) for s in sems]),
         )
+        if self.shapes.annual_courses:
+            periodos, lectivos = guarani_shapes.annual_periods(cfg)
+            o["sga_periodos"] = pa.concat_tables([o["sga_periodos"], periodos])
+            o["sga_periodos_lectivos"] = pa.concat_tables([o["sga_periodos_lectivos"], lectivos])
 
     # -- people ----------------------------------------------------------------------------------------
     def _personas(self) -> None:
@@ -305,6 +329,29 @@ class _Builder:
             contacto_tipo=texts(const("MP", total)),
             email=texts(np.char.add(mails, "@correo.example").astype(object)),
         )
+        if self.shapes.second_careers:
+            self._merge_second_careers()
+
+    def _merge_second_careers(self) -> None:
+        """A second career is a second alumno of the same persona: one person, DNI and login for both."""
+        first = self.st["first_career"]
+        b = np.flatnonzero(first >= 0)
+        a = first[b]
+        orphans = self.persona[b].copy()
+        for name in ("persona", "dni", "usuario", "has_usuario"):
+            values = getattr(self, name).copy()
+            values[b] = values[a]
+            setattr(self, name, values)
+        for name in ("mdp_personas", "mdp_personas_documentos", "mdp_personas_contactos"):
+            t = self.out[name]
+            self.out[name] = t.filter(pa.array(~np.isin(t.column("persona").to_numpy(), orphans)))
+        self.truth["career_truth"] = table(
+            alumno=ints(b + 1),
+            persona=ints(self.persona[b]),
+            primera_carrera_alumno=ints(a + 1),
+            anio_ingreso=ints(self.st["cohort"][b]),
+            anio_ingreso_primera=ints(self.st["cohort"][a]),
+        )
 
     def _alumnos(self) -> None:
         st, n, rng, cfg = self.st, self.n, self.rng, self.cfg
@@ -360,8 +407,22 @@ class _Builder:
         situacion = np.r_[np.where(rng.random(n) < 0.9, 2, 1), rng.choice([3, 4], k), rng.choice([3, 4, 5], m)]
         ubic = np.r_[self.site_id, self.site_id[twice], np.ones(m, dtype=int)]
         tipo = np.r_[st["tipo_ingreso"], st["tipo_ingreso"][twice], rng.choice([1, 2], m)]
-        total = persona.size
         plan_version = np.r_[self.plan_version, self.plan_version[twice], 2 * (propuesta[n + k :] - 1) + 2]
+        if self.shapes.readmissions:
+            # A student readmitted after losing regularity applies again: a new, accepted aspirant record.
+            readmitted_by_then = guarani_shapes.local_days(self.w.readmits["time"]) <= self.until
+            r_stu = self.w.readmits["stu"][readmitted_by_then]
+            r_when = guarani_shapes.local_days(self.w.readmits["time"][readmitted_by_then])
+            r_day = r_when - self.srng.integers(5, 26, r_stu.size)
+            persona = np.r_[persona, self.persona[r_stu]]
+            propuesta = np.r_[propuesta, st["propuesta"][r_stu] + 1]
+            years = np.r_[years, guarani_shapes.academic_years(r_day)]
+            day = np.r_[day, r_day]
+            situacion = np.r_[situacion, np.full(r_stu.size, 2)]
+            ubic = np.r_[ubic, self.site_id[r_stu]]
+            tipo = np.r_[tipo, st["tipo_ingreso"][r_stu]]
+            plan_version = np.r_[plan_version, self.plan_version[r_stu]]
+        total = persona.size
         order = np.argsort(day, kind="stable")
         rejected = situacion[order] >= 3
         self.out["sga_propuestas_aspira"] = table(
@@ -381,6 +442,16 @@ class _Builder:
             situacion_asp=ints(situacion[order]),
             nro_transaccion=ints(np.arange(total) + 500000),
         )
+        if self.shapes.readmissions:
+            position = np.empty(total, dtype=np.int64)
+            position[order] = np.arange(total)
+            added = np.arange(total - r_stu.size, total)
+            self.truth["readmission_truth"] = table(
+                alumno=ints(self.alumno[r_stu]),
+                propuesta_aspira=ints(position[added] + 1),
+                fecha_inscripcion=dates(r_day),
+                fecha_readmision=dates(r_when),
+            )
 
     def _census(self) -> None:
         """Entry census for most students, a second one for some; the second may show a new job."""
@@ -390,6 +461,9 @@ class _Builder:
             [day_number(semester_start(int(s), self.cfg.first_year)) - 20 if s >= 0 else 0 for s in st["resurvey_sem"]]
         )
         second = first & st["resurvey"] & (resurvey_day <= self.until) & (resurvey_day > 0)
+        in_place = st.get("census_in_place")
+        if in_place is not None:
+            second &= ~in_place  # their new answers overwrite the entry census instead (_update_census)
         stu = np.r_[np.flatnonzero(first), np.flatnonzero(second)]
         is_second = np.r_[np.zeros(first.sum(), bool), np.ones(second.sum(), bool)]
         day = np.where(is_second, resurvey_day[stu], self.aspira_day[stu] + rng.integers(0, 15, stu.size))
@@ -466,6 +540,8 @@ class _Builder:
             disc_motora=yn(disc & (rng.random(m) < 0.3)),
             disc_otra=yn(np.zeros(m, bool)),
         )
+        if in_place is not None:
+            self._update_census(stu, is_second, resurvey_day)
         # Previous studies: secondary school for everyone, a prior degree for a few.
         prior = self.rng.random(n) < 0.03
         p_stu = np.r_[np.arange(n), np.flatnonzero(prior)]
@@ -481,6 +557,34 @@ class _Builder:
             colegio=ints(colegio, null=level == 5),
             fecha_egreso=dates(grad_day - np.where(level == 5, 400, 0)),
         )
+        if self.shapes.second_careers:
+            # A second career's person already has these rows from the first one.
+            second_career = st["first_career"][p_stu] >= 0
+            self.out["mdp_datos_estudios"] = self.out["mdp_datos_estudios"].filter(pa.array(~second_career))
+
+    def _update_census(self, stu: np.ndarray, is_second: np.ndarray, update_day: np.ndarray) -> None:
+        """A student who starts working updates the entry census in place years later: same dato_censal,
+        new answers and fecha_actualizacion; the old answers survive only in the ground truth."""
+        rows = np.flatnonzero(
+            ~is_second & self.st["census_in_place"][stu] & (update_day[stu] > 0) & (update_day[stu] <= self.until)
+        )
+        k = rows.size
+        day = update_day[stu[rows]]
+        censales, econ = self.out["mdp_datos_censales"], self.out["mdp_datos_economicos"]
+        new = {
+            "trabajo_existe": np.ones(k, dtype=np.int64),
+            "trabajo_hace": self.srng.integers(1, 5, k),
+            "trabajo_carrera": self.srng.integers(1, 4, k),
+            "trabajo_hora_sem": self.srng.integers(3, 6, k),
+        }
+        updated = econ
+        for name, values in new.items():
+            updated = guarani_shapes.set_rows(updated, name, rows, pa.array(values, pa.int64()))
+        updated = guarani_shapes.set_rows(updated, "costeo_estudios_trabajo", rows, pa.array(["S"] * k, pa.string()))
+        self.out["mdp_datos_economicos"] = updated
+        self.out["mdp_datos_censales"] = guarani_shapes.set_rows(censales, "fecha_actualizacion", rows, dates(day))
+        self.known["census_update"] = {"rows": rows, "day": day, "censales": censales, "economicos": econ}
+        self.truth["census_truth"] = guarani_shapes.census_truth(censales, econ, updated, rows, day)
 
     # -- courses, exams, history -----------------------------------------------------------------------
     def _cursadas(self) -> None:
@@ -497,12 +601,15 @@ class _Builder:
         u_site = (uniq // 100) % 10
         u_group = uniq % 100
         nc = uniq.size
+        lectivo = u_sem + 1
+        if self.shapes.annual_courses:
+            lectivo = guarani_shapes.annual_lectivos(cfg, u_sem, u_el, lectivo)
         self.out["sga_comisiones"] = table(
             comision=ints(np.arange(nc) + 1),
             nombre=texts(
                 np.char.add("Comisión ", np.array(list("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))[u_group % 26]).astype(object)
             ),
-            periodo_lectivo=ints(u_sem + 1),
+            periodo_lectivo=ints(lectivo),
             elemento=ints(u_el),
             ubicacion=ints(u_site + 1),
             turno=ints(u_group % 3 + 1),
@@ -518,22 +625,33 @@ class _Builder:
         self.cursada_order = order
         alumno = self.alumno[c["stu"]]
         pv = self.plan_version[c["stu"]]
+        # Cancelled (baja) once its day has come; Guaraní keeps no date of the change.
+        baja_day = c.get("baja_day", np.full(m, -1))
+        baja = (baja_day >= 0) & (baja_day <= self.until)
+        self.known["sga_insc_cursada_baja"] = np.where(baja, baja_day, -1)[order]
         self.out["sga_insc_cursada"] = table(
             inscripcion=ints(np.arange(m) + 1),
             alumno=ints(alumno[order]),
             comision=ints(comision[order]),
             plan_version=ints(pv[order]),
             tipo=texts(const("I", m)),
-            estado=texts(const("A", m)),
-            fecha_inscripcion=stamps(c["inscr_time"][order]),
+            estado=texts(np.where(baja, "B", "A").astype(object)[order]),
+            fecha_inscripcion=self._instant(("sga_insc_cursada", "fecha_inscripcion"), c["inscr_time"][order]),
             fuera_de_termino=texts(np.where(rng.random(m) < 0.03, "S", "N").astype(object)),
             nro_transaccion=ints(np.arange(m) + 1_000_000),
         )
         has_result = c["result"] != ""
-        end_day = np.array([day_number(class_period(s, cfg.first_year)[1]) for s in range(cfg.n_semesters)])
-        fecha = end_day[c["sem"]]
+        fecha = shapes.cursada_end_days(self.w)
         r = np.flatnonzero(has_result)
         res = c["result"][r]
+        # The regularity or promotion acta of the comisión records the result (recorded day: its closing).
+        acta_key = comision[r] * 2 + (res == "P")
+        recorded = fecha[r]
+        if self.shapes.late_actas:
+            recorded = recorded + guarani_shapes.acta_lags(acta_key, self.srng)
+            known = recorded <= self.until
+            r, res, acta_key, recorded = r[known], res[known], acta_key[known], recorded[known]
+        self.known["sga_eval_detalle_cursadas"] = recorded
         self.out["sga_eval_detalle_cursadas"] = table(
             evaluacion=ints(comision[r]),
             alumno=ints(alumno[r]),
@@ -541,10 +659,12 @@ class _Builder:
             nota_cursada=grade_text(c["grade"][r]),
             resultado_cursada=texts(np.where(res == "P", "A", res).astype(object)),
             fecha_regular=dates(fecha[r]),
-            ultimo_cambio=stamps(fecha[r].astype(np.int64) * 86400 + 18 * 3600),
+            ultimo_cambio=stamps(recorded.astype(np.int64) * 86400 + 18 * 3600),
         )
+        if self.shapes.any:
+            self.truth["cursada_truth"] = guarani_shapes.cursada_truth(c, order, alumno, fecha, r, recorded, self.until)
         # Accumulated attendance only where classes ended or are under way.
-        total = 28
+        total = np.where(c["annual"], ANNUAL_CLASSES, CLASSES_PER_CURSADA) if "annual" in c else CLASSES_PER_CURSADA
         present = np.rint(c["att"] * total).astype(int)
         self.out["sga_clases_asistencia_acum"] = table(
             comision=ints(comision),
@@ -556,9 +676,9 @@ class _Builder:
             tramo_quedo_libre=ints(np.ones(alumno.size), null=present >= 0.6 * total),
         )
         # Actas: a regularity acta per comisión, a promotion acta where someone was promoted.
-        self._actas_cursada(comision[r], alumno[r], pv[r], res, c["grade"][r], fecha[r])
+        self._actas_cursada(comision[r], alumno[r], pv[r], res, c["grade"][r], fecha[r], recorded)
 
-    def _actas_cursada(self, comision, alumno, pv, res, grade, fecha) -> None:
+    def _actas_cursada(self, comision, alumno, pv, res, grade, fecha, recorded) -> None:
         promo = res == "P"
         acta_key = comision * 2 + promo
         uniq, acta = dense_ids(acta_key)
@@ -576,12 +696,24 @@ class _Builder:
                 comision=ints(uniq // 2),
                 llamado_mesa=ints(np.zeros(uniq.size), null=np.ones(uniq.size, bool)),
                 estado=texts(const("C", uniq.size)),
-                fecha_generacion=stamps(np.zeros(uniq.size), null=np.ones(uniq.size, bool)),
+                fecha_generacion=self._acta_recorded(acta, recorded, uniq.size, 18),
                 renglones_folio=ints(np.full(uniq.size, 25)),
             )
         ]
         rank = rank_within(acta)
         instancia = np.where(promo, 2, 1)
+        self.known["sga_actas_detalle"] = [recorded]
+        n_actas = uniq.size
+        self.acta_facts = [
+            (
+                np.arange(n_actas) + 1,
+                origen,
+                guarani_shapes.per_acta(acta, fecha, n_actas),
+                guarani_shapes.per_acta(acta, recorded, n_actas),
+            )
+        ]
+        # Where the deployment keeps an instant, the result is dated 21:00 local on the last day of classes.
+        fecha_value = self._day_or_instant(("sga_actas_detalle", "fecha"), fecha, fecha * 86400 + 24 * 3600)
         self.detalle_tables = [
             table(
                 id_acta=ints(acta),
@@ -590,7 +722,7 @@ class _Builder:
                 renglon=ints(rank % 25 + 1),
                 plan_version=ints(pv),
                 instancia=ints(instancia),
-                fecha=dates(fecha),
+                fecha=fecha_value,
                 nota=grade_text(grade),
                 resultado=texts(res.astype(object)),
                 escala_nota=ints(np.ones(alumno.size)),
@@ -623,10 +755,10 @@ class _Builder:
         lm_day = e["day"][first_row]
         lm_minute = e["start_minute"][first_row]
         hora = pa.array(lm_minute.astype(np.int64) * 60_000_000, pa.int64()).cast(pa.time64("us"))
-        fecha = (
-            stamps(lm_day.astype(np.int64) * 86400 + 3 * 3600 + lm_minute.astype(np.int64) * 60)
-            if self.tstz
-            else dates(lm_day)
+        fecha = self._day_or_instant(
+            ("sga_llamados_mesa", "fecha"),
+            lm_day,
+            lm_day.astype(np.int64) * 86400 + 3 * 3600 + lm_minute.astype(np.int64) * 60,
         )
         self.out["sga_llamados_mesa"] = table(
             llamado_mesa=ints(np.arange(lm_uniq.size) + 1),
@@ -650,6 +782,10 @@ class _Builder:
             fecha_inscripcion=stamps(e["inscr_time"][order]),
         )
         r = np.flatnonzero(e["result"] != "")
+        recorded = e["day"][r]
+        if self.shapes.late_actas:
+            recorded = recorded + guarani_shapes.acta_lags(llamado_mesa[r], self.srng)
+            r, recorded = r[recorded <= self.until], recorded[recorded <= self.until]
         acta_uniq, acta_local = dense_ids(llamado_mesa[r])
         na = acta_uniq.size
         acta = acta_local + self.next_acta - 1
@@ -663,11 +799,18 @@ class _Builder:
                 comision=ints(np.zeros(na), null=np.ones(na, bool)),
                 llamado_mesa=ints(acta_uniq),
                 estado=texts(const("C", na)),
-                fecha_generacion=stamps(lm_day[acta_uniq - 1].astype(np.int64) * 86400 + 23 * 3600),
+                fecha_generacion=(
+                    self._acta_recorded(acta_local, recorded, na, 23)
+                    if self.shapes.late_actas
+                    else stamps(lm_day[acta_uniq - 1].astype(np.int64) * 86400 + 23 * 3600)
+                ),
                 renglones_folio=ints(np.full(na, 25)),
             )
         )
         rank = rank_within(acta)
+        self.acta_facts.append(
+            (ids, np.full(na, "E"), lm_day[acta_uniq - 1], guarani_shapes.per_acta(acta_local, recorded, na))
+        )
         res = e["result"][r]
         grade = e["grade"][r]
         absent_text = (res == "U") & (rng.random(r.size) < 0.7)
@@ -680,7 +823,11 @@ class _Builder:
                 renglon=ints(rank % 25 + 1),
                 plan_version=ints(pv[r]),
                 instancia=ints(np.full(r.size, 3)),
-                fecha=dates(e["day"][r]),
+                fecha=self._day_or_instant(
+                    ("sga_actas_detalle", "fecha"),
+                    e["day"][r],
+                    e["day"][r].astype(np.int64) * 86400 + 3 * 3600 + e["start_minute"][r].astype(np.int64) * 60,
+                ),
                 nota=texts(nota, null=np.array([v is None for v in nota])),
                 resultado=texts(res.astype(object)),
                 escala_nota=ints(np.ones(r.size)),
@@ -689,8 +836,11 @@ class _Builder:
                 rectificado=texts(const("N", r.size)),
             )
         )
+        self.known["sga_actas_detalle"] = np.concatenate([*self.known["sga_actas_detalle"], recorded])
         self.out["sga_actas"] = pa.concat_tables(self.acta_tables)
         self.out["sga_actas_detalle"] = pa.concat_tables(self.detalle_tables)
+        if self.shapes.any:
+            self.truth["acta_truth"] = guarani_shapes.acta_truth(self.acta_facts)
 
     def _history(self) -> None:
         w = self.w
@@ -748,6 +898,37 @@ class _Builder:
             promedio_sin_aplazos=floats(np.round(self.rng.uniform(6.5, 9.8, m), 2)),
             anulado=ints(np.zeros(m)),
         )
+        self.known["sga_certificados_otorg"] = shapes.certificate_days(self.w)[grad]
+        if self.shapes.late_certificates:
+            # Every student who passed the last exam by `until`, with or without a certificate yet.
+            last = np.flatnonzero((st["last_exam_day"] >= 0) & (st["last_exam_day"] <= self.until))
+            cert = st["certificate_day"][last]
+            issued = cert <= self.until
+            self.truth["graduation_truth"] = table(
+                alumno=ints(self.alumno[last]),
+                fecha_ultimo_examen=dates(st["last_exam_day"][last]),
+                fecha_certificado=dates(np.where(issued, cert, 0), null=~issued),
+            )
+
+    # -- column types of the variant deployment -----------------------------------------------------------
+    def _day_or_instant(self, column: tuple[str, str], days: np.ndarray, seconds: np.ndarray) -> pa.Array:
+        """A DATE column, or the instant `seconds` where this deployment holds the column as TIMESTAMPTZ."""
+        kind = self.variants.get(column)
+        if kind == "timestamptz":
+            return stamps(seconds)
+        if kind == "timestamp":
+            return local_stamps(seconds)
+        return dates(days)
+
+    def _instant(self, column: tuple[str, str], seconds: np.ndarray) -> pa.Array:
+        """A TIMESTAMPTZ column, or the local wall-clock time where this deployment has no time zone."""
+        return local_stamps(seconds) if self.variants.get(column) == "timestamp" else stamps(seconds)
+
+    def _acta_recorded(self, acta: np.ndarray, recorded: np.ndarray, n_actas: int, utc_hour: int) -> pa.Array:
+        """sga_actas.fecha_generacion: the day the acta was closed (NULL for cursada actas without the shape)."""
+        if not self.shapes.late_actas:
+            return stamps(np.zeros(n_actas), null=np.ones(n_actas, bool))
+        return stamps(guarani_shapes.per_acta(acta, recorded, n_actas) * 86400 + utc_hour * 3600)
 
 
 def _loc_weights(k: int) -> np.ndarray:

@@ -10,7 +10,7 @@ import pyarrow as pa
 
 from dwh.synthetic import catalogs
 from dwh.synthetic.arrow_util import const, dense_ids, floats, from_rows, ints, table, texts
-from dwh.synthetic.params import SUBJECTS_PER_PLAN, class_period
+from dwh.synthetic.params import SUBJECTS_PER_PLAN, annual_class_period, annual_subjects, class_period
 from dwh.synthetic.simulate import SourceWorld, day_number
 
 SESSIONS_PER_COURSE = 8
@@ -42,18 +42,23 @@ def build_moodle(
         st = link.world.students
         has = st["moodle_user"] & link.has_usuario
         ids = np.full(st["z"].size, -1)
-        k = int(has.sum())
-        ids[has] = np.arange(k) + next_id
+        # One account per person: a second career logs in with the account of the first (same DNI).
+        owners = _account_owners(st, has)
+        k = owners.size
+        ids[owners] = np.arange(k) + next_id
+        if "first_career" in st:
+            second = has & (st["first_career"] >= 0)
+            ids[second] = ids[st["first_career"][second]]
         next_id += k
         user_of.append(ids)
-        usuario = link.usuario[has].astype(str)
+        usuario = link.usuario[owners].astype(str)
         # A few accounts were created by hand with a decorated username; only idnumber holds the DNI.
         odd = rng.random(k) < 0.01
         names.append(np.where(odd, np.char.add("e", usuario), usuario))
         idnumbers.append(np.where(odd | (rng.random(k) < 0.3), usuario, ""))
         deleted.append((rng.random(k) < 0.005).astype(int))
         suspended.append((rng.random(k) < 0.01).astype(int))
-        created.append(np.array([day_number(dt.date(int(y), 3, 1)) for y in st["cohort"][has]]) * 86400)
+        created.append(np.array([day_number(dt.date(int(y), 3, 1)) for y in st["cohort"][owners]]) * 86400)
     n_teachers = max(2, next_id // 40)
     names.append(np.array([f"docente{i:05d}" for i in range(n_teachers)]))
     idnumbers.append(np.full(n_teachers, ""))
@@ -83,7 +88,9 @@ def build_moodle(
     for s, link in enumerate(links):
         c = link.world.cursadas
         st = link.world.students
-        year = first_year + c["sem"] // 2
+        # Cuatrimestres counted from the run's first year (a migrated source's own calendar starts earlier).
+        sem = c["sem"] + 2 * (link.world.config.first_year - first_year)
+        year = first_year + sem // 2
         keep = (year >= moodle_from) & (user_of[s][c["stu"]] > 0)
         idx = np.flatnonzero(keep)
         elemento = st["propuesta"][c["stu"][idx]] * SUBJECTS_PER_PLAN + c["subj"][idx]
@@ -92,7 +99,7 @@ def build_moodle(
                 s,
                 idx,
                 elemento,
-                c["sem"][idx],
+                sem[idx],
                 user_of[s][c["stu"][idx]],
                 c["att"][idx],
                 c["result"][idx],
@@ -129,8 +136,15 @@ def build_moodle(
     source_names = np.array([link.source_name for link in links])
     start = np.array([day_number(class_period(int(s), first_year)[0]) for s in range(int(c_sem.max(initial=0)) + 2)])
     end = np.array([day_number(class_period(int(s), first_year)[1]) for s in range(int(c_sem.max(initial=0)) + 2)])
+    if any("annual" in link.world.cursadas for link in links):
+        # An annual subject's course runs from March to November.
+        annual = annual_subjects()[c_el % SUBJECTS_PER_PLAN]
+        year_end = np.array([day_number(annual_class_period(first_year + int(s) // 2)[1]) for s in c_sem])
+        end_day = np.where(annual, year_end, end[c_sem]) if nc else end[c_sem]
+    else:
+        end_day = end[c_sem]
     c_start = start[c_sem].astype(np.int64) * 86400
-    c_end = end[c_sem].astype(np.int64) * 86400 + 86399
+    c_end = end_day.astype(np.int64) * 86400 + 86399
     categories = np.unique(c_src * 100 + c_el // SUBJECTS_PER_PLAN)
     out["mdl_course_categories"] = table(
         id=ints(np.arange(categories.size) + 1),
@@ -231,6 +245,13 @@ def build_moodle(
     out.update(_logs(rng, userid, course_local, att, result, engagement, c_start, c_end, events_per_course))
     out.update(_attendance(rng, userid, course_local, att, c_start, c_end, nc))
     return out
+
+
+def _account_owners(st: dict, has: np.ndarray) -> np.ndarray:
+    """Students whose login creates a Moodle account (not a second career of a person who has one)."""
+    if "first_career" not in st:
+        return np.flatnonzero(has)
+    return np.flatnonzero(has & (st["first_career"] < 0))
 
 
 def _logs(rng, userid, course_local, att, result, engagement, c_start, c_end, per_course) -> dict[str, pa.Table]:

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+import numpy as np
+
+from dwh.synthetic.profile import MIGRATION_EXTRA_YEARS, MIGRATION_LEAD_YEARS, Shapes
+
+# A student's state in the simulation.
+NOT_ENTERED, ACTIVE, PAUSED, DROPPED, GRADUATED = 0, 1, 2, 3, 4
 SUBJECTS_PER_PLAN = 40  # 5 years x 2 cuatrimestres x 4 subjects
 CLASSES_PER_CURSADA = 28
+ANNUAL_CLASSES = 2 * CLASSES_PER_CURSADA
 
 
 @dataclass(frozen=True)
@@ -24,6 +31,10 @@ class GeneratorConfig:
     # Read the same university as its databases stood on this earlier day: the calendar, the cohorts
     # and every random draw still come from `until`; rows dated after the snapshot do not exist yet.
     snapshot: dt.date | None = None
+    # Which shapes of real Guaraní data the sources have (profile.py); all off is the `simple` profile.
+    shapes: Shapes = field(default_factory=Shapes)
+    # Set only on a migrated source's own config: its course and exam records start on this day.
+    detail_from: dt.date | None = None
 
     def __post_init__(self) -> None:
         if self.students < self.sources:
@@ -55,6 +66,21 @@ class GeneratorConfig:
     def today(self) -> dt.date:
         """The day the sources are read: the snapshot when there is one, else `until`."""
         return self.until if self.snapshot is None else self.snapshot
+
+    @property
+    def migrated_index(self) -> int | None:
+        """The source whose history was migrated (cohorts older than its detailed records), if any."""
+        return 0 if self.shapes.migrated_history and self.sources >= 2 else None
+
+    def for_source(self, index: int) -> GeneratorConfig:
+        """The config a source is simulated with: the migrated one has older cohorts and a first detail day."""
+        if index != self.migrated_index:
+            return self
+        return replace(
+            self,
+            years=self.years + MIGRATION_EXTRA_YEARS,
+            detail_from=dt.date(self.first_year - MIGRATION_LEAD_YEARS, 3, 1),
+        )
 
     @property
     def known_semesters(self) -> int:
@@ -93,3 +119,13 @@ def exam_turns(index: int, first_year: int) -> list[dt.date]:
     if index % 2 == 0:
         return [dt.date(year, 7, 20)]
     return [dt.date(year, 12, 11), dt.date(year + 1, 2, 19)]
+
+
+def annual_subjects() -> np.ndarray:
+    """Plan positions taught as annual courses (one per year of the plan), March to November."""
+    return np.arange(SUBJECTS_PER_PLAN) % 8 == 3
+
+
+def annual_class_period(year: int) -> tuple[dt.date, dt.date]:
+    """First and last day of classes of an annual course: the first cuatrimestre's start to the second's end."""
+    return dt.date(year, 3, 13), dt.date(year, 11, 24)

@@ -7,16 +7,22 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from dwh.synthetic import catalogs
+from dwh.synthetic import catalogs, shapes
 from dwh.synthetic.params import (
+    ACTIVE,
+    DROPPED,
+    GRADUATED,
+    NOT_ENTERED,
+    PAUSED,
     SUBJECTS_PER_PLAN,
     GeneratorConfig,
+    annual_subjects,
     class_period,
     exam_turns,
 )
 
 EPOCH = dt.date(1970, 1, 1)
-ACTIVE, PAUSED, DROPPED, GRADUATED, NOT_ENTERED = 1, 2, 3, 4, 0
+__all__ = ["ACTIVE", "DROPPED", "GRADUATED", "NOT_ENTERED", "PAUSED", "SourceWorld", "day_number", "simulate_source"]
 
 
 def day_number(day: dt.date) -> int:
@@ -129,6 +135,8 @@ def _site_weights(n_sites: int) -> np.ndarray:
 def simulate_source(cfg: GeneratorConfig, index: int, n: int) -> SourceWorld:
     """Run the cuatrimestre loop for one source and return its event arrays."""
     rng = np.random.default_rng([cfg.seed, index])
+    # The shapes draw from their own stream, so the simple profile's draws (and bytes) never change.
+    srng = np.random.default_rng([cfg.seed, index, 1000])
     fac = catalogs.FACULTADES[index]
     st = _draw_students(cfg, n, rng, len(fac["propuestas"]), len(fac["sedes"]))
     until = day_number(cfg.until)
@@ -136,6 +144,14 @@ def simulate_source(cfg: GeneratorConfig, index: int, n: int) -> SourceWorld:
     # Census re-survey two to four cuatrimestres after entry; some start working then.
     resurvey_sem = np.where(st["resurvey"], entry_sem + rng.integers(2, 5, n), -1)
     starts_work = st["resurvey"] & ~st["works"] & (rng.random(n) < 0.45)
+    if cfg.shapes.census_updates:
+        resurvey_sem = shapes.census_in_place(st, starts_work, entry_sem, resurvey_sem, srng)
+    if cfg.shapes.second_careers:
+        shapes.pair_second_careers(cfg, st, len(fac["propuestas"]), srng)
+    annual = annual_subjects() if cfg.shapes.annual_courses else None
+    in_progress = np.zeros((n, SUBJECTS_PER_PLAN), dtype=bool)
+    started_annual: tuple[np.ndarray, ...] | None = None
+    finished_annual: list[np.ndarray] = []
 
     state = np.full(n, NOT_ENTERED)
     resume_at = np.full(n, -1)
@@ -190,7 +206,16 @@ def simulate_source(cfg: GeneratorConfig, index: int, n: int) -> SourceWorld:
             _reinscribe(np.flatnonzero(returning), year, rng, reins, early=False)
 
         approved_before = approved.sum(axis=1)
-        att_mean = _cursar(cfg, sem, active, st, z_now, leave_mode, regularized, approved, rng, cursadas)
+        rows_before = sum(part.size for part in cursadas.columns.get("stu", []))
+        att_mean = _cursar(
+            cfg, sem, active, st, z_now, leave_mode, regularized, approved, rng, cursadas, annual, in_progress
+        )
+        if annual is not None:
+            if started_annual is not None:
+                finished_annual.append(
+                    shapes.finish_annual(started_annual, state, leave_mode, regularized, approved, in_progress)
+                )
+            started_annual = shapes.started_annual(cursadas, sem, rows_before) if sem % 2 == 0 else None
         _rendir(cfg, sem, active[leave_mode[active] == 0], st, z_now, regularized, approved, rng, exams)
         gained = approved.sum(axis=1) - approved_before
         approved_year += gained
@@ -250,6 +275,7 @@ def simulate_source(cfg: GeneratorConfig, index: int, n: int) -> SourceWorld:
         truth.frame(),
         readmits.frame() if readmits.columns else {"stu": np.empty(0, int), "time": np.empty(0, np.int64)},
     )
+    shapes.after_simulation(world, finished_annual, srng)
     _cut_at(world, until)
     return world
 
@@ -388,8 +414,14 @@ def _cursar(
     approved: np.ndarray,
     rng: np.random.Generator,
     cursadas: Events,
+    annual: np.ndarray | None = None,
+    in_progress: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Course enrolments and their results; returns each student's mean attendance this cuatrimestre."""
+    """Course enrolments and their results; returns each student's mean attendance this cuatrimestre.
+
+    With `annual` (the plan positions taught March to November), an annual course starts only in the first
+    cuatrimestre and its result counts once the year ends (shapes.finish_annual), not now.
+    """
     n = st["z"].size
     att_mean = np.zeros(n)
     if active.size == 0:
@@ -399,6 +431,10 @@ def _cursar(
         np.rint(4.2 - 0.35 * st["hours"][active] + 0.4 * (ab > 0.8) + rng.normal(0, 0.6, active.size)), 1, 5
     ).astype(int)
     todo = ~(regularized[active] | approved[active])
+    if annual is not None:
+        todo &= ~in_progress[active]
+        if sem % 2 == 1:
+            todo &= ~annual[None, :]
     rows, subj = _first_k(todo, load)
     stu = active[rows]
     m = stu.size
@@ -418,9 +454,13 @@ def _cursar(
         result == "P", rng.uniform(7, 10, m), np.where(result == "A", rng.uniform(4, 9, m), rng.uniform(1, 3.99, m))
     )
     grade = np.where(result == "U", np.nan, np.round(grade * 2) / 2)
-    regularized[stu[result == "A"], subj[result == "A"]] = True
-    approved[stu[result == "P"], subj[result == "P"]] = True
-    regularized[stu[result == "P"], subj[result == "P"]] = True
+    now = np.ones(m, dtype=bool) if annual is None else ~annual[subj]
+    regularized[stu[now & (result == "A")], subj[now & (result == "A")]] = True
+    approved[stu[now & (result == "P")], subj[now & (result == "P")]] = True
+    regularized[stu[now & (result == "P")], subj[now & (result == "P")]] = True
+    if annual is not None:
+        in_progress[stu[~now], subj[~now]] = True
+    extra = {} if annual is None else {"annual": ~now}
     cursadas.add(
         stu=stu,
         sem=np.full(m, sem),
@@ -430,6 +470,7 @@ def _cursar(
         grade=grade,
         inscr_time=_day_times(day_number(class_period(sem, cfg.first_year)[0]) - rng.integers(1, 20, m), rng),
         site=st["site"][stu],
+        **extra,
     )
     sums = np.bincount(stu, weights=att, minlength=n)
     counts = np.bincount(stu, minlength=n)
@@ -508,14 +549,13 @@ def _cut_at(world: SourceWorld, until: int) -> None:
         keep = frame[key] * scale < limit
         for name in list(frame):
             frame[name] = frame[name][keep]
-    cfg = world.config
-    ends = np.array([day_number(class_period(s, cfg.first_year)[1]) for s in range(cfg.n_semesters)])
     if world.cursadas:
         # Results exist only once classes are over; before that the inscription has no result yet.
-        pending = ends[world.cursadas["sem"]] > until
+        pending = shapes.cursada_end_days(world) > until
         world.cursadas["result"] = np.where(pending, "", world.cursadas["result"])
     if world.exams:
         pending = world.exams["day"] > until
         world.exams["result"] = np.where(pending, "", world.exams["result"])
-    late = world.students["graduation_day"] + 20 > until
+    # A graduation is known once its certificate exists.
+    late = shapes.certificate_days(world) > until
     world.students["graduation_day"] = np.where(late, -1, world.students["graduation_day"])

@@ -49,6 +49,16 @@ def _col(t: pa.Table, name: str, fill: int = 0) -> np.ndarray:
     return pc.fill_null(arr.cast(pa.int64()), fill).to_numpy()
 
 
+def _local_day(t: pa.Table, name: str) -> np.ndarray:
+    """Buenos Aires day numbers of a DATE, TIMESTAMPTZ or wall-clock TIMESTAMP column."""
+    typ = t.schema.field(name).type
+    values = _col(t, name)
+    if pa.types.is_timestamp(typ):
+        seconds = values if typ.unit == "s" else values // {"ms": 1000, "us": 10**6, "ns": 10**9}[typ.unit]
+        return (seconds - (LOCAL_UTC_OFFSET if typ.tz else 0)) // 86400
+    return values
+
+
 def _isin(t: pa.Table, name: str, values: np.ndarray) -> np.ndarray:
     return np.isin(_col(t, name, -1), values)
 
@@ -64,27 +74,33 @@ def _replace(t: pa.Table, name: str, values: pa.Array) -> pa.Table:
 def snapshot_guarani(tables: dict[str, pa.Table], world: SourceWorld, ids: dict, day: dt.date) -> dict[str, pa.Table]:
     """One Guaraní source's `negocio` rows (built for `until`) as they stood at the end of `day`."""
     cfg = world.config
-    c, end = day_number(day), end_of_day(day)
+    c = day_number(day)
     out = dict(tables)
+    known = ids["known"]
 
+    # A census answered again in place after the snapshot still holds its first answers.
+    if "census_update" in known:
+        _census_before_updates(out, known["census_update"], c)
     # Events, each by its own date.
     for name, column in (
         ("sga_alumnos_hist_calidad", "fecha"),
         ("sga_reinscripciones", "fecha_reinscripcion"),
-        ("sga_insc_cursada", "fecha_inscripcion"),
         ("sga_insc_examen", "fecha_inscripcion"),
-    ):
-        _filter(out, name, _col(out[name], column) < end)
-    for name, column in (
         ("sga_perdida_regularidad", "fecha"),
-        ("sga_eval_detalle_cursadas", "fecha_regular"),
-        ("sga_actas_detalle", "fecha"),
         ("mdp_datos_censales", "fecha_relevamiento"),
         ("sga_propuestas_aspira", "fecha_inscripcion"),
     ):
-        _filter(out, name, _col(out[name], column) <= c)
-    # The certificate follows the graduation (fecha_egreso) by the 20 days the egreso status takes.
-    _filter(out, "sga_certificados_otorg", _col(out["sga_certificados_otorg"], "fecha_egreso") + 20 <= c)
+        _filter(out, name, _local_day(out[name], column) <= c)
+    keep = _local_day(out["sga_insc_cursada"], "fecha_inscripcion") <= c
+    _filter(out, "sga_insc_cursada", keep)
+    # An inscription cancelled after the snapshot was still accepted then.
+    baja_day = known["sga_insc_cursada_baja"][keep]
+    insc = out["sga_insc_cursada"]
+    still = pa.array((baja_day < 0) | (baja_day > c))
+    out["sga_insc_cursada"] = _replace(insc, "estado", pc.if_else(still, pa.scalar("A"), insc["estado"]))
+    # Results exist once their acta is closed; a certificate once it is issued.
+    for name in ("sga_eval_detalle_cursadas", "sga_actas_detalle", "sga_certificados_otorg"):
+        _filter(out, name, known[name] <= c)
     _filter(out, "sga_actas", _isin(out["sga_actas"], "id_acta", _col(out["sga_actas_detalle"], "id_acta")))
 
     # Aspirant records rejected after the snapshot are still pending on the snapshot day.
@@ -139,9 +155,18 @@ def snapshot_guarani(tables: dict[str, pa.Table], world: SourceWorld, ids: dict,
     _filter(out, "sga_llamados_turno", _isin(out["sga_llamados_turno"], "llamado", _col(mesa, "llamado")))
 
     # Calendar rows the full build creates ahead of `until`, created ahead of the snapshot instead.
-    known = cfg.known_semesters
-    _filter(out, "sga_periodos", _col(out["sga_periodos"], "periodo") <= known + 2)
-    _filter(out, "sga_periodos_lectivos", _col(out["sga_periodos_lectivos"], "periodo_lectivo") <= known + 2)
+    ahead = cfg.known_semesters + 2
+    periodos = out["sga_periodos"]
+    cuatrimestral = _col(periodos, "periodo") <= cfg.n_semesters + 2
+    calendar = np.where(
+        cuatrimestral, _col(periodos, "periodo") <= ahead, _col(periodos, "anio_academico") <= academic_year(day) + 1
+    )
+    _filter(out, "sga_periodos", calendar)
+    _filter(
+        out,
+        "sga_periodos_lectivos",
+        _isin(out["sga_periodos_lectivos"], "periodo", _col(out["sga_periodos"], "periodo")),
+    )
     anios = out["sga_anios_academicos"]
     _filter(out, "sga_anios_academicos", _col(anios, "anio_academico") <= academic_year(day) + 1)
     return out
@@ -179,6 +204,18 @@ def _alumnos_on(alumnos: pa.Table, hist: pa.Table, world: SourceWorld, ids: dict
     return _replace(alumnos, "legajo", pa.array(legajo, pa.string(), mask=provisional))
 
 
+def _census_before_updates(out: dict[str, pa.Table], update: dict, c: int) -> None:
+    """Rows updated in place after day c go back to the answers and date they had before."""
+    later = update["day"] > c
+    if not later.any():
+        return
+    positions = pa.array(np.isin(np.arange(out["mdp_datos_censales"].num_rows), update["rows"][later]))
+    for name, original in (("mdp_datos_censales", update["censales"]), ("mdp_datos_economicos", update["economicos"])):
+        current = out[name]
+        columns = [pc.if_else(positions, original[col], current[col]) for col in current.column_names]
+        out[name] = pa.Table.from_arrays(columns, schema=current.schema)
+
+
 def _attendance_on(out: dict[str, pa.Table], c: int) -> None:
     """Accumulated attendance of kept inscriptions whose classes have begun, counting the classes held."""
     acum = out["sga_clases_asistencia_acum"]
@@ -195,13 +232,13 @@ def _attendance_on(out: dict[str, pa.Table], c: int) -> None:
     last_of[_col(pl, "periodo_lectivo")] = _col(pl, "fecha_fin_dictado")
     lectivo = lectivo_of[_col(acum, "comision")]
     first, last = first_of[lectivo], last_of[lectivo]
-    # Classes evenly spread from the first to the last day of classes; held = those on or before c.
-    k = np.arange(CLASSES_PER_CURSADA)
-    class_day = first[:, None] + np.rint(k[None, :] * (last - first)[:, None] / (CLASSES_PER_CURSADA - 1))
-    held = (class_day <= c).sum(axis=1)
-    keep = enrolled & (held > 0)
-    total = CLASSES_PER_CURSADA
     present_full = _col(acum, "total_asistencias")
+    total = present_full + _col(acum, "total_inasistencias")  # 28 classes a cuatrimestre, 56 a year
+    # Classes evenly spread from the first to the last day of classes; held = those on or before c.
+    k = np.arange(int(total.max(initial=CLASSES_PER_CURSADA)))
+    class_day = first[:, None] + np.rint(k[None, :] * (last - first)[:, None] / (total[:, None] - 1))
+    held = ((class_day <= c) & (k[None, :] < total[:, None])).sum(axis=1)
+    keep = enrolled & (held > 0)
     partial = held < total
     present = np.where(partial, np.rint(present_full * held / total), present_full).astype(np.int64)
     absent = held - present
@@ -274,4 +311,31 @@ def snapshot_moodle(tables: dict[str, pa.Table], day: dt.date) -> dict[str, pa.T
         & _isin(alog, "sessionid", _col(out["mdl_attendance_sessions"], "id"))
         & _isin(alog, "studentid", users),
     )
+    return out
+
+
+def snapshot_truth(truth: dict[str, pa.Table], tables: dict[str, pa.Table], day: dt.date) -> dict[str, pa.Table]:
+    """The shapes' ground truth as known at the end of `day`, for the rows the snapshot kept."""
+    c = day_number(day)
+    out = {}
+    kept = {
+        "cursada_truth": ("inscripcion", "sga_insc_cursada", "inscripcion"),
+        "acta_truth": ("id_acta", "sga_actas", "id_acta"),
+        "career_truth": ("alumno", "sga_alumnos", "alumno"),
+        "readmission_truth": ("propuesta_aspira", "sga_propuestas_aspira", "propuesta_aspira"),
+        "census_truth": ("dato_censal", "mdp_datos_censales", "dato_censal"),
+        "graduation_truth": ("alumno", "sga_alumnos", "alumno"),
+    }
+    for name, t in truth.items():
+        column, source, source_column = kept[name]
+        t = t.filter(pa.array(_isin(t, column, _col(tables[source], source_column))))
+        for date_column in ("fecha_registro", "fecha_baja", "fecha_certificado"):
+            if date_column in t.column_names:
+                later = pa.array(_col(t, date_column, -1) > c)
+                t = _replace(t, date_column, pc.if_else(later, pa.nulls(t.num_rows, pa.date32()), t[date_column]))
+        if name == "census_truth":
+            t = t.filter(pa.array(_col(t, "vigente_desde") <= c))
+        if name == "graduation_truth":
+            t = t.filter(pa.array(_col(t, "fecha_ultimo_examen") <= c))
+        out[name] = t
     return out

@@ -15,7 +15,7 @@ SELECT al.persona::integer                      AS persona,
        ad.instancia::integer                    AS instancia,
        CASE WHEN ac.origen = 'E' THEN lm.fecha ELSE ad.fecha END::{fecha_type} AS fecha,
        ad.nota::varchar(10)                     AS nota,
-       CASE WHEN ad.nota ~ '^[0-9]+(,[0-9]+)?$' THEN 'Nota ' || ad.nota END::varchar(50) AS nota_descripcion,
+       CASE WHEN ad.nota::text ~ '^[0-9]+(,[0-9]+)?$' THEN 'Nota ' || ad.nota END::varchar(50) AS nota_descripcion,
        ad.resultado::char(1)                    AS resultado,
        CASE ad.resultado WHEN 'A' THEN 'Aprobado' WHEN 'P' THEN 'Promocionado' WHEN 'R' THEN 'Reprobado'
             WHEN 'N' THEN 'Desaprobado' WHEN 'U' THEN 'Ausente' END::varchar(30) AS resultado_descripcion,
@@ -46,7 +46,7 @@ LEFT JOIN negocio.sga_llamados_mesa lm ON lm.llamado_mesa = ac.llamado_mesa
 LEFT JOIN negocio.sga_llamados_turno lt ON lt.llamado = lm.llamado
 LEFT JOIN negocio.sga_mesas_examen me ON me.mesa_examen = lm.mesa_examen
 LEFT JOIN negocio.sga_periodos pe_e
-       ON (lm.fecha::date) BETWEEN pe_e.fecha_inicio AND pe_e.fecha_fin
+       ON (lm.fecha::date) BETWEEN pe_e.fecha_inicio::date AND pe_e.fecha_fin::date AND pe_e.periodo_generico IN (1, 2)
 LEFT JOIN negocio.sga_clases_asistencia_acum asi ON asi.comision = ac.comision AND asi.alumno = ad.alumno
 JOIN negocio.sga_elementos el ON el.elemento = COALESCE(co.elemento, me.elemento)
 WHERE ac.origen IN ('E', 'P') AND ac.estado = 'C' AND ad.estado = 'A' AND ad.rectificado = 'N';

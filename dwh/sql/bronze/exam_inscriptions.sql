@@ -4,14 +4,15 @@
 --           sga_planes_versiones
 -- load:     incremental on fecha_inscripcion (TIMESTAMPTZ NOT NULL, never after the as-of day), merge on the key
 -- The cursor is the inscription time, not the exam date, which lies in the future (D6).
--- The exam date is DATE or TIMESTAMPTZ depending on the deployment: normalised to the local day.
+-- The exam date is DATE or TIMESTAMPTZ depending on the deployment: bronze reads it as its declared DATE
+-- (the local day on DWH_TIMEZONE's clock), like every column whose type varies.
 SELECT sie.inscripcion                  AS inscripcion_id,
        sie.alumno,
        sie.llamado_mesa,
        se.elemento                      AS elemento_id,
        se.codigo                        AS catedra_cod,
        se.nombre                        AS catedra_nombre,
-       CAST(slm.fecha AS date)          AS fecha_mesa_examen,
+       slm.fecha                        AS fecha_mesa_examen,
        sie.instancia                    AS instancia_id,
        sin.nombre                       AS instancia_desc,
        sie.plan_version                 AS plan_version_id,

@@ -4,8 +4,9 @@
 --           the fallback file hashes the same columns, so switching views never duplicates a result
 -- upstream: negocio.vw_hist_academica
 -- load:     incremental on fecha_cursor (the result's day; the as-of date for undated rows), merge on the key
--- fecha is DATE in some deployments and TIMESTAMPTZ in others: it is normalised to the local day (the
--- session time zone is pinned to America/Argentina/Buenos_Aires); the predicate stays on the raw column.
+-- fecha is DATE in some deployments and TIMESTAMPTZ in others: bronze reads it as its declared DATE (the
+-- local day); the key and the cursor cast it to that day here (the session runs on DWH_TIMEZONE's clock);
+-- the predicate stays on the raw column.
 SELECT md5(concat_ws('|', h.alumno, h.plan_version, h.elemento, h.instancia, h.origen,
                      CAST(h.fecha AS date)))                              AS dwh_pk,
        h.persona,
@@ -19,7 +20,7 @@ SELECT md5(concat_ws('|', h.alumno, h.plan_version, h.elemento, h.instancia, h.o
        h.periodo_lectivo,
        h.turno_examen_nombre,
        h.instancia,
-       CAST(h.fecha AS date)                                              AS fecha,
+       h.fecha                                                            AS fecha,
        h.nota,
        h.nota_descripcion,
        h.resultado,

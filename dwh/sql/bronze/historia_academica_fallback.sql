@@ -16,7 +16,7 @@ SELECT md5(concat_ws('|', h.alumno, h.plan_version, h.elemento, h.instancia, h.o
        NULL::integer                                                      AS periodo_lectivo,
        NULL::varchar                                                      AS turno_examen_nombre,
        h.instancia,
-       CAST(h.fecha AS date)                                              AS fecha,
+       h.fecha                                                            AS fecha,
        h.nota,
        NULL::varchar                                                      AS nota_descripcion,
        h.resultado,

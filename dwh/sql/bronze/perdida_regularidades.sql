@@ -12,4 +12,4 @@ SELECT pr.perdida_regularidad,
        pr.fecha_control_hasta
 FROM negocio.sga_perdida_regularidad pr
 WHERE pr.fecha >= CAST(:start_value AS date)
-  AND pr.fecha <= CAST(:as_of AS date)
+  AND pr.fecha < CAST(:as_of AS date) + 1
