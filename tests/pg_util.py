@@ -19,6 +19,16 @@ def query(url: str, sql: str, time_zone: str | None = None, **params: Any) -> li
         engine.dispose()
 
 
+def execute(url: str, sql: str, **params: Any) -> None:
+    """Run one statement in its own committed transaction."""
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(sql), params)
+    finally:
+        engine.dispose()
+
+
 def scalar(url: str, sql: str, **params: Any) -> Any:
     return query(url, sql, **params)[0][0]
 

@@ -5,23 +5,13 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 from bronze_support import bronze_tables, run_bronze, wh, wh_scalar, write_config
-from pg_util import scalar
-from sqlalchemy import create_engine, text
+from pg_util import execute, scalar
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.pool import NullPool
 
 from dwh.pipelines import bronze_settings
 from dwh.settings import ConfigError, SourceDatabase
 from dwh.sources.sql_resource import source_engine
-
-
-def execute(url: str, sql: str) -> None:
-    engine = create_engine(url, poolclass=NullPool)
-    try:
-        with engine.begin() as conn:
-            conn.execute(text(sql))
-    finally:
-        engine.dispose()
 
 
 @pytest.fixture(scope="module")
@@ -209,6 +199,8 @@ def test_source_sessions_are_read_only(university):
                 conn.execute(text("CREATE TABLE negocio.dwh_should_not_exist (a integer)"))
         with engine.connect() as conn:
             tz = conn.execute(text("SHOW TimeZone")).scalar()
+            date_style = conn.execute(text("SHOW DateStyle")).scalar()
     finally:
         engine.dispose()
     assert tz == "America/Argentina/Buenos_Aires"
+    assert date_style == "ISO, YMD"

@@ -6,18 +6,7 @@ import datetime as dt
 
 import pytest
 from bronze_support import run_bronze, wh, wh_scalar, write_config
-from pg_util import query, scalar
-from sqlalchemy import create_engine, text
-from sqlalchemy.pool import NullPool
-
-
-def execute(url: str, sql: str, **params) -> None:
-    engine = create_engine(url, poolclass=NullPool)
-    try:
-        with engine.begin() as conn:
-            conn.execute(text(sql), params)
-    finally:
-        engine.dispose()
+from pg_util import execute, query, scalar
 
 
 @pytest.fixture(scope="module")

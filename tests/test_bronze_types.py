@@ -8,15 +8,16 @@ other widths and kinds. The three load into the same bronze rows.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import uuid
 
 import duckdb
 import pytest
 from bronze_support import run_bronze, wh, write_config
 from deployment_variants import DATE_TYPES, clone_database, retype
-from pg_util import query
-from sqlalchemy import create_engine, text
-from sqlalchemy.pool import NullPool
+from pg_util import execute, query
 
 from dwh.devdb import drop_database
 from dwh.sources.catalog import TABLES
@@ -143,7 +144,7 @@ def test_a_column_that_cannot_be_read_as_its_declared_type_fails_that_source_onl
     name = f"types_bad_{uuid.uuid4().hex[:8]}"
     bad = clone_database(pg_admin_url, base_source, name)
     try:
-        _execute(
+        execute(
             bad,
             "ALTER TABLE negocio.sga_perdida_regularidad ALTER COLUMN fecha_control_desde TYPE text "
             "USING to_char(fecha_control_desde, 'DD/MM/YYYY')",
@@ -158,14 +159,19 @@ def test_a_column_that_cannot_be_read_as_its_declared_type_fails_that_source_onl
         with duckdb.connect(str(warehouse), read_only=True) as con:
             by_source = dict(con.execute("SELECT source_db, count(*) FROM bronze.students GROUP BY 1").fetchall())
         assert by_source.get("good", 0) > 0 and "bad" not in by_source
+        # The dry run finds it too, without loading anything.
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("DWH_", "DLT__"))}
+        env.update(DWH_CONFIG=str(config), DWH_DUCKDB_PATH=str(tmp_path / "dry.duckdb"))
+        dry = subprocess.run(
+            [sys.executable, "-m", "dwh.main", "--dry-run", "--layer", "bronze", "--select", "perdida_regularidades"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert dry.returncode == 1
+        failing = [x for x in dry.stdout.splitlines() if "FAILS" in x]
+        assert len(failing) == 1 and "perdida_regularidades__bad" in failing[0] and "fecha_control_desde" in failing[0]
+        assert not (tmp_path / "dry.duckdb").exists()
     finally:
         drop_database(pg_admin_url, name)
-
-
-def _execute(url: str, sql: str) -> None:
-    engine = create_engine(url, poolclass=NullPool)
-    try:
-        with engine.begin() as conn:
-            conn.execute(text(sql))
-    finally:
-        engine.dispose()

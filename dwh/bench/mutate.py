@@ -175,7 +175,7 @@ def _grade_corrections(cur, n: int) -> int:
     """Rectified grades of numeric results dated in the last 30 days of the data."""
     cur.execute(
         f"""
-        WITH recent AS (SELECT max(fecha) - {RECENT_DAYS} AS since FROM negocio.sga_actas_detalle),
+        WITH recent AS (SELECT max(fecha)::date - {RECENT_DAYS} AS since FROM negocio.sga_actas_detalle),
         pick AS (
             SELECT ad.id_acta, ad.alumno, a.origen,
                    CASE WHEN a.origen = 'P' THEN 7 + floor(random() * 4) ELSE 1 + floor(random() * 10) END AS g

@@ -13,7 +13,9 @@ from dwh.pipelines._sql_runner import load_seeds
 from dwh.pipelines.silver_transform import bronze_placeholders
 from dwh.pipelines.sql_files import layer_files
 from dwh.settings import SourceDatabase, scrub_passwords, time_zone
-from dwh.sources.sql_resource import initial_cursor, psycopg_sql, read_sql, source_engine
+from dwh.sources.coerce import TypeMismatch
+from dwh.sources.declared import UndeclaredColumn
+from dwh.sources.sql_resource import initial_cursor, psycopg_sql, read_as_declared, read_sql, source_engine
 
 log = logging.getLogger("dwh.dry_run")
 
@@ -55,7 +57,14 @@ def _explain_bronze(sources: list[SourceDatabase], selection: Selection, start: 
                             },
                         )
                         plan = cursor.fetchone()[0]
+                        # Every column must also be readable as its declared bronze type.
+                        read_as_declared(conn, read_sql(path), table.name)
                         _out(f"{label}; {path.name}: {plan.strip()[:100]}")
+                        break
+                    except (TypeMismatch, UndeclaredColumn) as exc:
+                        # Not a schema variant: the real run fails this source, optional table or not.
+                        failures += 1
+                        _out(f"{label}; {path.name}: FAILS: {exc}")
                         break
                     except Exception as exc:  # noqa: BLE001 - reported; the next variant may work
                         conn.rollback()

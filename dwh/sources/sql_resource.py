@@ -61,8 +61,16 @@ def describe(engine: sa.Engine, sql: str, table: str) -> list[ColumnSpec]:
     The deployment's own types come from the probe; each column is converted to its declared type in the
     COPY (see dwh.sources.coerce), so every deployment loads the same bronze types.
     """
-    probe = f"SELECT * FROM ({psycopg_sql(sql)}) AS probe LIMIT 0"
     conn = engine.raw_connection()
+    try:
+        return read_as_declared(conn, sql, table)
+    finally:
+        conn.close()
+
+
+def read_as_declared(conn, sql: str, table: str) -> list[ColumnSpec]:
+    """describe() on an open DBAPI connection."""
+    probe = f"SELECT * FROM ({psycopg_sql(sql)}) AS probe LIMIT 0"
     try:
         cursor = conn.cursor()
         cursor.execute(probe, {"start_value": None, "as_of": None})
@@ -72,8 +80,6 @@ def describe(engine: sa.Engine, sql: str, table: str) -> list[ColumnSpec]:
         if code in {"42P01", "42703", "3F000", "42883"}:  # undefined table / column / schema / function
             raise SchemaVariant(str(exc).splitlines()[0]) from exc
         raise
-    finally:
-        conn.close()
     declared = dict(declared_columns().get(table, ()))
     returned = [c.name for c in description]
     extra = [name for name in returned if name not in declared]
