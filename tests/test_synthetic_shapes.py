@@ -271,3 +271,20 @@ def test_the_variant_source_holds_every_documented_date_variant(uni):
     assert types[("vw_hist_academica", "fecha")] == "timestamp with time zone"
     keys = dict(query(uni["guarani_b"], "SELECT key, value FROM dwh_synthetic.generation"))
     assert "sga_actas_detalle.fecha=timestamptz" in keys["column_variants"]
+
+
+def test_switching_a_shape_off_leaves_the_other_shapes_draws_alone(uni, make_synthetic):
+    """Without second careers (a shape that does not change the simulated history), every other shape draws
+    the same: the same bajas, acta closing days, certificates and census updates."""
+    other = make_synthetic(students=1200, sources=2, years=6, seed=5, shapes=Shapes().without(["second_careers"]))
+    for source in ("guarani_a", "guarani_b"):
+        for sql in (
+            "SELECT inscripcion, fecha_baja, fecha_registro, abandono_anual FROM dwh_synthetic.cursada_truth",
+            "SELECT id_acta, fecha_registro FROM dwh_synthetic.acta_truth",
+            "SELECT alumno, fecha_certificado FROM dwh_synthetic.graduation_truth",
+            "SELECT dato_censal, version, vigente_desde, trabajo_hora_sem FROM dwh_synthetic.census_truth",
+        ):
+            assert sorted(query(uni[source], sql)) == sorted(query(other[source], sql)), (source, sql)
+    assert query(
+        other["guarani_b"], "SELECT count(*) FROM information_schema.tables WHERE table_name = 'career_truth'"
+    ) == [(0,)]

@@ -69,8 +69,7 @@ class _Builder:
         self.rng = np.random.default_rng([self.cfg.seed, world.index, 7])
         self.fac = catalogs.FACULTADES[world.index]
         self.shapes = self.cfg.shapes
-        # The shapes' own random stream: the simple profile's draws stay what they were.
-        self.srng = np.random.default_rng([self.cfg.seed, world.index, 2000])
+        self._streams: dict[str, np.random.Generator] = {}
         self.variants = self.shapes.column_variants() if tstz else {}
         self.tstz = tstz
         self.dni_offset = dni_offset
@@ -413,7 +412,7 @@ class _Builder:
             readmitted_by_then = guarani_shapes.local_days(self.w.readmits["time"]) <= self.until
             r_stu = self.w.readmits["stu"][readmitted_by_then]
             r_when = guarani_shapes.local_days(self.w.readmits["time"][readmitted_by_then])
-            r_day = r_when - self.srng.integers(5, 26, r_stu.size)
+            r_day = r_when - self._rng("readmissions").integers(5, 26, r_stu.size)
             persona = np.r_[persona, self.persona[r_stu]]
             propuesta = np.r_[propuesta, st["propuesta"][r_stu] + 1]
             years = np.r_[years, guarani_shapes.academic_years(r_day)]
@@ -573,9 +572,9 @@ class _Builder:
         censales, econ = self.out["mdp_datos_censales"], self.out["mdp_datos_economicos"]
         new = {
             "trabajo_existe": np.ones(k, dtype=np.int64),
-            "trabajo_hace": self.srng.integers(1, 5, k),
-            "trabajo_carrera": self.srng.integers(1, 4, k),
-            "trabajo_hora_sem": self.srng.integers(3, 6, k),
+            "trabajo_hace": self._rng("census_updates").integers(1, 5, k),
+            "trabajo_carrera": self._rng("census_updates").integers(1, 4, k),
+            "trabajo_hora_sem": self._rng("census_updates").integers(3, 6, k),
         }
         updated = econ
         for name, values in new.items():
@@ -648,7 +647,7 @@ class _Builder:
         acta_key = comision[r] * 2 + (res == "P")
         recorded = fecha[r]
         if self.shapes.late_actas:
-            recorded = recorded + guarani_shapes.acta_lags(acta_key, self.srng)
+            recorded = recorded + guarani_shapes.acta_lags(acta_key, self._rng("late_actas"))
             known = recorded <= self.until
             r, res, acta_key, recorded = r[known], res[known], acta_key[known], recorded[known]
         self.known["sga_eval_detalle_cursadas"] = recorded
@@ -666,6 +665,8 @@ class _Builder:
         # Accumulated attendance only where classes ended or are under way.
         total = np.where(c["annual"], ANNUAL_CLASSES, CLASSES_PER_CURSADA) if "annual" in c else CLASSES_PER_CURSADA
         present = np.rint(c["att"] * total).astype(int)
+        # A snapshot before an annual course was left counts the attendance until then (snapshot.py).
+        self.known["sga_clases_asistencia_acum_quit"] = c.get("classes_before_quit", np.full(present.size, -1))
         self.out["sga_clases_asistencia_acum"] = table(
             comision=ints(comision),
             alumno=ints(alumno),
@@ -784,7 +785,7 @@ class _Builder:
         r = np.flatnonzero(e["result"] != "")
         recorded = e["day"][r]
         if self.shapes.late_actas:
-            recorded = recorded + guarani_shapes.acta_lags(llamado_mesa[r], self.srng)
+            recorded = recorded + guarani_shapes.acta_lags(llamado_mesa[r], self._rng("late_actas"))
             r, recorded = r[recorded <= self.until], recorded[recorded <= self.until]
         acta_uniq, acta_local = dense_ids(llamado_mesa[r])
         na = acta_uniq.size
@@ -909,6 +910,12 @@ class _Builder:
                 fecha_ultimo_examen=dates(st["last_exam_day"][last]),
                 fecha_certificado=dates(np.where(issued, cert, 0), null=~issued),
             )
+
+    def _rng(self, shape: str) -> np.random.Generator:
+        """The shape's own stream for the rows of this source (see shapes.stream)."""
+        if shape not in self._streams:
+            self._streams[shape] = shapes.stream(self.cfg, self.w.index, shape, stage=1)
+        return self._streams[shape]
 
     # -- column types of the variant deployment -----------------------------------------------------------
     def _day_or_instant(self, column: tuple[str, str], days: np.ndarray, seconds: np.ndarray) -> pa.Array:

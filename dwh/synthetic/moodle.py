@@ -104,6 +104,9 @@ def build_moodle(
                 c["att"][idx],
                 c["result"][idx],
                 st["engagement"][c["stu"][idx]],
+                # an annual course left mid-year: attendance until the day it was left, none after
+                c.get("att_before_quit", c["att"])[idx],
+                c.get("quit_day", np.full(c["att"].size, -1))[idx],
             )
         )
     src = np.concatenate([np.full(r[1].size, r[0]) for r in rows])
@@ -113,6 +116,8 @@ def build_moodle(
     att = np.concatenate([r[5] for r in rows])
     result = np.concatenate([r[6] for r in rows])
     engagement = np.concatenate([r[7] for r in rows])
+    att_before_quit = np.concatenate([r[8] for r in rows])
+    quit_day = np.concatenate([r[9] for r in rows])
     course_key = (src.astype(np.int64) * 1000 + sem) * 100000 + elemento
     course_uniq, course_local = dense_ids(course_key)
     course_local = course_local - 1  # 0-based; course ids start at 2 (1 is the site course)
@@ -136,13 +141,13 @@ def build_moodle(
     source_names = np.array([link.source_name for link in links])
     start = np.array([day_number(class_period(int(s), first_year)[0]) for s in range(int(c_sem.max(initial=0)) + 2)])
     end = np.array([day_number(class_period(int(s), first_year)[1]) for s in range(int(c_sem.max(initial=0)) + 2)])
-    if any("annual" in link.world.cursadas for link in links):
+    annual = np.zeros(nc, dtype=bool)
+    end_day = end[c_sem]
+    if nc and any("annual" in link.world.cursadas for link in links):
         # An annual subject's course runs from March to November.
         annual = annual_subjects()[c_el % SUBJECTS_PER_PLAN]
         year_end = np.array([day_number(annual_class_period(first_year + int(s) // 2)[1]) for s in c_sem])
-        end_day = np.where(annual, year_end, end[c_sem]) if nc else end[c_sem]
-    else:
-        end_day = end[c_sem]
+        end_day = np.where(annual, year_end, end_day)
     c_start = start[c_sem].astype(np.int64) * 86400
     c_end = end_day.astype(np.int64) * 86400 + 86399
     categories = np.unique(c_src * 100 + c_el // SUBJECTS_PER_PLAN)
@@ -242,8 +247,9 @@ def build_moodle(
         added=ints(np.repeat(c_start, len(MODULES))),
         visible=ints(np.ones(cm_course.size)),
     )
-    out.update(_logs(rng, userid, course_local, att, result, engagement, c_start, c_end, events_per_course))
-    out.update(_attendance(rng, userid, course_local, att, c_start, c_end, nc))
+    enrolment = Enrolments(userid, course_local, att, result, engagement, att_before_quit, quit_day)
+    out.update(_logs(rng, enrolment, c_start, c_end, events_per_course))
+    out.update(_attendance(rng, enrolment, c_start, annual, nc))
     return out
 
 
@@ -254,13 +260,29 @@ def _account_owners(st: dict, has: np.ndarray) -> np.ndarray:
     return np.flatnonzero(has & (st["first_career"] < 0))
 
 
-def _logs(rng, userid, course_local, att, result, engagement, c_start, c_end, per_course) -> dict[str, pa.Table]:
+@dataclass
+class Enrolments:
+    """One row per Moodle enrolment (a cursada in a course that has a Moodle site)."""
+
+    userid: np.ndarray
+    course_local: np.ndarray
+    att: np.ndarray
+    result: np.ndarray
+    engagement: np.ndarray
+    att_before_quit: np.ndarray
+    quit_day: np.ndarray  # day number the course was left (annual courses), -1 if not
+
+
+def _logs(rng, e: Enrolments, c_start, c_end, per_course) -> dict[str, pa.Table]:
     """Standard-log events per enrolment: more for engaged students, early-only for those who abandon."""
-    lam = per_course * np.exp(0.6 * engagement) * (0.3 + att) * np.where(result == "U", 0.4, 1.0)
+    userid, course_local, att = e.userid, e.course_local, e.att
+    lam = per_course * np.exp(0.6 * e.engagement) * (0.3 + att) * np.where(e.result == "U", 0.4, 1.0)
     counts = rng.poisson(lam)
     row = np.repeat(np.arange(userid.size), counts)
     m = row.size
     span = (c_end - c_start)[course_local[row]]
+    left = e.quit_day[row] >= 0
+    span = np.where(left, np.minimum(span, e.quit_day[row] * 86400 - c_start[course_local[row]]), span)
     # Low attendance means activity fades: skew times towards the start of the cuatrimestre.
     skew = 1.0 + 2.5 * (1.0 - att[row])
     when = c_start[course_local[row]] + (span * rng.random(m) ** skew).astype(np.int64)
@@ -293,7 +315,7 @@ def _logs(rng, userid, course_local, att, result, engagement, c_start, c_end, pe
     }
 
 
-def _attendance(rng, userid, course_local, att, c_start, c_end, nc) -> dict[str, pa.Table]:
+def _attendance(rng, e: Enrolments, c_start, annual, nc) -> dict[str, pa.Table]:
     """mod_attendance in one course out of five: weekly sessions, a status per enrolled student."""
     with_att = np.flatnonzero(np.arange(nc) % 5 == 0)
     na = with_att.size
@@ -323,7 +345,9 @@ def _attendance(rng, userid, course_local, att, c_start, c_end, nc) -> dict[str,
     s_att = np.repeat(np.arange(na), SESSIONS_PER_COURSE)
     s_no = np.tile(np.arange(SESSIONS_PER_COURSE), na)
     course = with_att[s_att]
-    sessdate = c_start[course] + 12 * 86400 + s_no * 12 * 86400 + 21 * 3600
+    # weekly-ish sessions: every 12 days over a cuatrimestre, every 24 over an annual course
+    step = np.where(annual[course], 24, 12) * 86400
+    sessdate = c_start[course] + step + s_no * step + 21 * 3600
     ns = s_att.size
     out["mdl_attendance_sessions"] = table(
         id=ints(np.arange(ns) + 1),
@@ -336,11 +360,13 @@ def _attendance(rng, userid, course_local, att, c_start, c_end, nc) -> dict[str,
         timemodified=ints(sessdate + 7200),
         description=texts(const("Clase regular", ns)),
     )
+    userid, course_local = e.userid, e.course_local
     enr = np.flatnonzero(att_of_course[course_local] > 0)
     row = np.repeat(enr, SESSIONS_PER_COURSE)
     k = np.tile(np.arange(SESSIONS_PER_COURSE), enr.size)
     session = (att_of_course[course_local[row]] - 1) * SESSIONS_PER_COURSE + k
-    present = rng.random(row.size) < att[row]
+    after_leaving = (e.quit_day[row] >= 0) & (sessdate[session] >= e.quit_day[row] * 86400)
+    present = rng.random(row.size) < np.where(after_leaving, 0.0, e.att_before_quit[row])
     other = rng.choice([1, 2, 3], row.size, p=[0.75, 0.15, 0.1])
     status_local = np.where(present, 0, other)
     statusid = len(catalogs.ATTENDANCE_STATUSES) + (att_of_course[course_local[row]] - 1) * 4 + status_local + 1

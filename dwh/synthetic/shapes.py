@@ -10,7 +10,15 @@ from __future__ import annotations
 import numpy as np
 
 from dwh.synthetic import catalogs
-from dwh.synthetic.params import ACTIVE, GeneratorConfig, annual_class_period, class_period, semester_start
+from dwh.synthetic.params import (
+    ACTIVE,
+    ANNUAL_CLASSES,
+    GeneratorConfig,
+    annual_class_period,
+    class_period,
+    semester_start,
+)
+from dwh.synthetic.profile import Shapes
 
 EPOCH_ORDINAL = 719163  # date(1970, 1, 1).toordinal()
 SECOND_CAREER_SHARE = 0.03
@@ -20,6 +28,18 @@ BAJA_SHARE_ABSENT, BAJA_SHARE_OTHER = 0.35, 0.01
 
 def _day(date) -> int:
     return date.toordinal() - EPOCH_ORDINAL
+
+
+def stream(cfg: GeneratorConfig, index: int, shape: str, stage: int = 0) -> np.random.Generator:
+    """The random stream of one shape in one source (stage 0: simulation, 1: rows): switching a shape off
+    leaves every other shape's draws, and the simple profile's, as they were."""
+    return np.random.default_rng([cfg.seed, index, 1000 + Shapes.names().index(shape), stage])
+
+
+def class_days(first: np.ndarray, last: np.ndarray, total: np.ndarray) -> np.ndarray:
+    """Day of each class (columns up to the largest total): evenly spread from the first to the last day."""
+    k = np.arange(int(np.max(total, initial=1)))
+    return first[:, None] + np.rint(k[None, :] * (last - first)[:, None] / (total[:, None] - 1))
 
 
 def census_in_place(
@@ -117,36 +137,50 @@ def certificate_days(world) -> np.ndarray:
     return np.where(grad >= 0, grad + 20, -1)
 
 
-def after_simulation(world, finished_annual: list[np.ndarray], srng: np.random.Generator) -> None:
+def after_simulation(world, finished_annual: list[np.ndarray]) -> None:
     """Shapes decided once the history is known: who quit an annual course, when certificates and bajas
     were recorded, and what a migration from an older system left out."""
-    shapes = world.config.shapes
+    cfg, shapes = world.config, world.config.shapes
     st = world.students
     st["last_exam_day"] = st["graduation_day"].copy()
     if "annual" in world.cursadas:
-        _annual_quits(world, finished_annual, srng)
+        _annual_quits(world, finished_annual, stream(cfg, world.index, "annual_courses"))
     if shapes.readmissions:
-        _readmit_after_the_loss(world, srng)
+        _readmit_after_the_loss(world, stream(cfg, world.index, "readmissions"))
     if shapes.late_certificates:
-        _late_certificates(world, srng)
+        _late_certificates(world, stream(cfg, world.index, "late_certificates"))
     if shapes.late_bajas:
-        _late_bajas(world, srng)
+        _late_bajas(world, stream(cfg, world.index, "late_bajas"))
     if world.config.detail_from is not None:
         _migrate(world)
 
 
 def _annual_quits(world, finished: list[np.ndarray], srng: np.random.Generator) -> None:
-    """An annual course left in the second cuatrimestre ends absent, with the first months' attendance."""
-    c = world.cursadas
+    """An annual course left in the second cuatrimestre ends absent: the student attended as before until
+    the day they left (August or September) and not after. c["quit_day"] is that day, c["att_before_quit"]
+    the attendance until then; c["att"] becomes the year's (what Moodle's activity follows)."""
+    c, cfg = world.cursadas, world.config
+    m = c["stu"].size
     started = np.flatnonzero(c["annual"])
     applied = np.concatenate(finished) if finished else np.empty(0, dtype=np.int64)
-    still_running = c["sem"][started] >= world.config.n_semesters - 1
+    still_running = c["sem"][started] >= cfg.n_semesters - 1
     quit_rows = started[~np.isin(started, applied) & ~still_running]
+    year = cfg.first_year + c["sem"][quit_rows] // 2
+    quit_day = np.array([_day(semester_start(1, int(y))) for y in year], dtype=np.int64)
+    quit_day = quit_day + srng.integers(0, 46, quit_rows.size)
+    first = np.array([_day(annual_class_period(int(y))[0]) for y in year], dtype=np.int64)
+    last = np.array([_day(annual_class_period(int(y))[1]) for y in year], dtype=np.int64)
+    before = (class_days(first, last, np.full(quit_rows.size, ANNUAL_CLASSES)) < quit_day[:, None]).sum(axis=1)
     c["result"] = c["result"].copy()
     c["result"][quit_rows] = "U"
     c["grade"][quit_rows] = np.nan
-    c["att"][quit_rows] = c["att"][quit_rows] * srng.uniform(0.3, 0.55, quit_rows.size)
-    c["annual_quit"] = np.isin(np.arange(c["stu"].size), quit_rows)
+    c["att_before_quit"] = c["att"].copy()
+    c["att"][quit_rows] = c["att"][quit_rows] * before / ANNUAL_CLASSES
+    c["quit_day"] = np.full(m, -1, dtype=np.int64)
+    c["quit_day"][quit_rows] = quit_day
+    c["classes_before_quit"] = np.full(m, -1, dtype=np.int64)
+    c["classes_before_quit"][quit_rows] = before
+    c["annual_quit"] = c["quit_day"] >= 0
 
 
 def _readmit_after_the_loss(world, srng: np.random.Generator) -> None:

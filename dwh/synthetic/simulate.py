@@ -135,8 +135,6 @@ def _site_weights(n_sites: int) -> np.ndarray:
 def simulate_source(cfg: GeneratorConfig, index: int, n: int) -> SourceWorld:
     """Run the cuatrimestre loop for one source and return its event arrays."""
     rng = np.random.default_rng([cfg.seed, index])
-    # The shapes draw from their own stream, so the simple profile's draws (and bytes) never change.
-    srng = np.random.default_rng([cfg.seed, index, 1000])
     fac = catalogs.FACULTADES[index]
     st = _draw_students(cfg, n, rng, len(fac["propuestas"]), len(fac["sedes"]))
     until = day_number(cfg.until)
@@ -145,9 +143,11 @@ def simulate_source(cfg: GeneratorConfig, index: int, n: int) -> SourceWorld:
     resurvey_sem = np.where(st["resurvey"], entry_sem + rng.integers(2, 5, n), -1)
     starts_work = st["resurvey"] & ~st["works"] & (rng.random(n) < 0.45)
     if cfg.shapes.census_updates:
-        resurvey_sem = shapes.census_in_place(st, starts_work, entry_sem, resurvey_sem, srng)
+        # Each shape draws from its own stream, so the simple profile's draws (and bytes) never change.
+        rng_census = shapes.stream(cfg, index, "census_updates")
+        resurvey_sem = shapes.census_in_place(st, starts_work, entry_sem, resurvey_sem, rng_census)
     if cfg.shapes.second_careers:
-        shapes.pair_second_careers(cfg, st, len(fac["propuestas"]), srng)
+        shapes.pair_second_careers(cfg, st, len(fac["propuestas"]), shapes.stream(cfg, index, "second_careers"))
     annual = annual_subjects() if cfg.shapes.annual_courses else None
     in_progress = np.zeros((n, SUBJECTS_PER_PLAN), dtype=bool)
     started_annual: tuple[np.ndarray, ...] | None = None
@@ -275,7 +275,7 @@ def simulate_source(cfg: GeneratorConfig, index: int, n: int) -> SourceWorld:
         truth.frame(),
         readmits.frame() if readmits.columns else {"stu": np.empty(0, int), "time": np.empty(0, np.int64)},
     )
-    shapes.after_simulation(world, finished_annual, srng)
+    shapes.after_simulation(world, finished_annual)
     _cut_at(world, until)
     return world
 

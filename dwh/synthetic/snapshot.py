@@ -27,7 +27,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from dwh.synthetic import catalogs
+from dwh.synthetic import catalogs, shapes
 from dwh.synthetic.params import CLASSES_PER_CURSADA, academic_year
 from dwh.synthetic.simulate import SourceWorld, day_number
 
@@ -144,7 +144,7 @@ def snapshot_guarani(tables: dict[str, pa.Table], world: SourceWorld, ids: dict,
         _filter(out, name, _isin(out[name], "dato_censal", censales))
 
     # Comisiones and exam calls exist once someone has used them.
-    _attendance_on(out, c)
+    _attendance_on(out, c, known["sga_clases_asistencia_acum_quit"])
     comisiones = _col(out["sga_insc_cursada"], "comision")
     _filter(out, "sga_comisiones", _isin(out["sga_comisiones"], "comision", comisiones))
     _filter(out, "sga_evaluaciones", _isin(out["sga_evaluaciones"], "evaluacion", comisiones))
@@ -216,7 +216,7 @@ def _census_before_updates(out: dict[str, pa.Table], update: dict, c: int) -> No
         out[name] = pa.Table.from_arrays(columns, schema=current.schema)
 
 
-def _attendance_on(out: dict[str, pa.Table], c: int) -> None:
+def _attendance_on(out: dict[str, pa.Table], c: int, quit_classes: np.ndarray) -> None:
     """Accumulated attendance of kept inscriptions whose classes have begun, counting the classes held."""
     acum = out["sga_clases_asistencia_acum"]
     insc = out["sga_insc_cursada"]
@@ -236,11 +236,15 @@ def _attendance_on(out: dict[str, pa.Table], c: int) -> None:
     total = present_full + _col(acum, "total_inasistencias")  # 28 classes a cuatrimestre, 56 a year
     # Classes evenly spread from the first to the last day of classes; held = those on or before c.
     k = np.arange(int(total.max(initial=CLASSES_PER_CURSADA)))
-    class_day = first[:, None] + np.rint(k[None, :] * (last - first)[:, None] / (total[:, None] - 1))
+    class_day = shapes.class_days(first, last, total)
     held = ((class_day <= c) & (k[None, :] < total[:, None])).sum(axis=1)
     keep = enrolled & (held > 0)
     partial = held < total
     present = np.where(partial, np.rint(present_full * held / total), present_full).astype(np.int64)
+    # Who left an annual course attended as before until then and not after.
+    left = partial & (quit_classes > 0)
+    quit_share = np.minimum(held, quit_classes) / np.maximum(quit_classes, 1)
+    present = np.where(left, np.rint(present_full * quit_share), present).astype(np.int64)
     absent = held - present
     libre_now = np.where(partial, absent > total - 0.6 * total, present_full < 0.6 * total)
     pct = np.round(100.0 * present / np.maximum(held, 1), 2)
