@@ -71,7 +71,6 @@ class _Builder:
         self.shapes = self.cfg.shapes
         self._streams: dict[str, np.random.Generator] = {}
         self.variants = self.shapes.column_variants() if tstz else {}
-        self.tstz = tstz
         self.dni_offset = dni_offset
         self.until = day_number(self.cfg.until)
         self.out: dict[str, pa.Table] = {}
