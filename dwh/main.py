@@ -19,7 +19,7 @@ from dwh.ops.selection import Selection, resolve
 from dwh.ops.warehouse_file import WarehouseUnavailable, check_warehouse
 from dwh.pipelines import bronze_settings, gold_aggregates, silver_transform
 from dwh.pipelines._layer_command import summary
-from dwh.pipelines._sql_runner import DataTestError, SqlRunError
+from dwh.pipelines._sql_runner import DataTestError, LabelsNotBuilt, SqlRunError
 from dwh.pipelines.bronze_ingest import run_bronze
 from dwh.pipelines.sql_files import SqlLayerError
 from dwh.settings import (
@@ -172,7 +172,8 @@ def _run(
         # a fresh file: every layer and table must be rebuilt, whatever was asked
         selection = resolve(None, None, bronze_settings.selected_tables())
         runlog.add("recover", "recovered", error=f"corrupt warehouse moved aside as {moved.name}")
-    error = _build(warehouse, sources, selection, as_of, start, full_refresh, runlog)
+    blocked: list[str] = []
+    error = _build(warehouse, sources, selection, as_of, start, full_refresh, runlog, blocked)
     stale = []
     if error is None and warehouse.exists():
         for f in freshness.check(warehouse, sources):
@@ -180,7 +181,7 @@ def _run(
             (log.error if f.breached else log.info)("freshness %s", f.describe())
             if f.breached:
                 stale.append(f.source)
-    status = "failed" if error else ("stale" if stale else "ok")
+    status = "failed" if error else ("stale" if stale else ("incomplete" if blocked else "ok"))
     runlog.add("run", status, seconds=time.perf_counter() - t0, error=error or "")
     runlog.write(warehouse)
     if error:
@@ -197,6 +198,9 @@ def _run(
     if stale:
         log.error("stale sources: %s (see freshness above)", ", ".join(stale))
         return EXIT_FAILED
+    if blocked:
+        log.error("published without the label tables: %s", "; ".join(blocked))
+        return EXIT_FAILED
     if moved is not None:
         log.error("the warehouse was corrupt: moved aside as %s and rebuilt from the sources", moved)
         return EXIT_RECOVERED
@@ -212,8 +216,11 @@ def _build(
     start,
     full_refresh: bool,
     runlog: RunLog,
+    blocked: list[str],
 ) -> str | None:
-    """Build the selected layers in order; the first failure stops the run and is returned."""
+    """Build the selected layers in order; the first failure stops the run and is returned. Gold built
+    without its label tables (an undecidable label) is not a failure of the build: it is appended to
+    `blocked`, the run publishes what it built and exits 1."""
     if "bronze" in selection.layers:
         refresh = frozenset(t.name for t in selection.bronze) if full_refresh else frozenset()
         try:
@@ -236,6 +243,11 @@ def _build(
         builder = silver_transform if layer == "silver" else gold_aggregates
         try:
             run = builder.build(warehouse, as_of, files=selection.files[layer])
+        except LabelsNotBuilt as exc:
+            run = exc.run
+            runlog.add(layer, "incomplete", error=str(exc))
+            log.error("%s", exc)
+            blocked.append(str(exc))
         except (SqlLayerError, SqlRunError, DataTestError, duckdb.Error, OSError) as exc:
             # duckdb.Error / OSError: the file cannot take the write (commit or WAL on a read-only
             # directory or a full disk); the layer's transaction was rolled back.

@@ -2,8 +2,11 @@
 
 One synthetic university is generated twice from the same GeneratorConfig: the full sources (`until`)
 and a snapshot of them as they stood on day C (`snapshot=C`, same calendar, same cohorts, same random
-draws; rows dated after C do not exist yet, state columns are read on C). Both go through the real
-pipeline (bronze, silver and gold subprocesses) with the same hash salt. The as-of settings:
+draws; rows known after C do not exist yet, state columns are read on C). Both go through the real
+pipeline (bronze, silver and gold subprocesses) with the same hash salt. Both profiles run: the simple
+one, and the realistic one whose shapes (annual courses, actas closed weeks after the exam, second
+careers, late certificates, readmissions, late bajas, censuses changed in place, migrated history,
+date-type variants) are in the compared rows. The as-of settings:
 
 - the truncated build runs with DWH_AS_OF = C, the full build with DWH_AS_OF = until. A build "as of"
   a day after its data ends would read the missing future as inactivity, so the honest comparison is
@@ -21,15 +24,19 @@ identical in both builds, and no such row appears or disappears:
 - gold_tft_training_dataset: rows whose label is known by C (label_as_of_date <= C), target included;
   and every full-build training row with as_of_date <= C carries exactly the truncated build's
   temporal and static features;
-- training dataset union inference frame, on the feature columns (all but target and
-  label_as_of_date), rows with as_of_date <= C: every truncated row is in the full build; a full-build
-  row may be missing from the truncated build only if its label was not known on C
-  (label_as_of_date > C) and its student is not in the truncated inference frame (graduated or out of
-  the risk set by C, so the truncated build has no place for an unlabelled row);
+- training dataset union the inference frame's risk-set rows (`en_riesgo`), on the feature columns
+  (all but the label columns), rows with as_of_date <= C: every truncated row is in the full build,
+  unless the full build knows the student graduated by that semester (a certificate issued after C:
+  as far as C could tell the student was at risk); a full-build row may be missing from the truncated
+  build only if its label was not known on C (label_as_of_date > C) and its student is not in the
+  truncated inference frame (graduated or out of the risk set by C);
 - gold_tft_known_future: rows with as_of_date <= C.
 
 The first test checks the generator side of the premise: each event table of the snapshot is exactly
-the full build's rows dated on or before C (same ids, same values).
+the full build's rows known on or before C (same ids, same values). The last tests plant a leak of each
+kind in a copy of the SQL (annual attendance placed by its course's start, a Moodle account relinked to
+the latest career, results bucketed by the exam day instead of the acta's recording, a cancellation read
+as of today) and check that the comparison catches it.
 """
 
 from __future__ import annotations
@@ -60,23 +67,9 @@ GENERATOR = dict(students=1500, sources=2, years=5, seed=21, moodle_years=4, unt
 MIN_ROWS = 1000  # compared rows per table, so that equality is not vacuous
 LOCAL = "AT TIME ZONE 'America/Argentina/Buenos_Aires'"
 SHOWN_DIFFERENCES = 8
+LABELS = ("target", "abandono", "perdida_regularidad", "label_as_of_date")  # not features
 
-# Both profiles of the synthetic university. The simple one has none of the shapes of real Guaraní data;
-# on the realistic one, the gold invariants below fail today because rules of gold read the present as the
-# past (issue 13); they are expected to fail (strictly: the day they pass, the mark must go).
 PROFILES_TESTED = ("simple", "realistic")
-KNOWN_LEAKS = (
-    "issue 13: on the realistic sources gold is not point-in-time: actas closed after C are bucketed by their exam "
-    "date, inscriptions cancelled after C count as bajas, a census updated in place after C is read from its survey "
-    "date, a readmission moves the cohort, annual attendance lands in the first cuatrimestre's row"
-)
-LEAKING_TESTS = {
-    "test_temporal_features_up_to_c_do_not_change",
-    "test_static_features_of_students_seen_by_c_do_not_change",
-    "test_labels_known_by_c_do_not_change",
-    "test_full_training_rows_up_to_c_carry_the_features_seen_on_c",
-    "test_training_and_inference_rows_up_to_c_keep_their_features",
-}
 
 # Event tables of the sources: the full build's rows known on or before C (local day): by their own date, or
 # where Guaraní records them later (actas closed after the exam, certificates issued months after the last
@@ -161,12 +154,6 @@ MOODLE_SUBSETS = ("mdl_enrol", "mdl_context", "mdl_role_assignments", "mdl_atten
 @pytest.fixture(scope="module", params=PROFILES_TESTED)
 def profile(request) -> str:
     return request.param
-
-
-@pytest.fixture(autouse=True)
-def _known_leaks(request, profile) -> None:
-    if profile == "realistic" and request.node.originalname in LEAKING_TESTS:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=KNOWN_LEAKS))
 
 
 @pytest.fixture(scope="module")
@@ -469,31 +456,41 @@ def test_full_training_rows_up_to_c_carry_the_features_seen_on_c(warehouses, c):
 
 def test_training_and_inference_rows_up_to_c_keep_their_features(warehouses, c):
     full_wh, trunc_wh = warehouses["full"], warehouses[c]
-    features = [
-        col for col in _columns(full_wh, "gold_tft_training_dataset") if col not in ("target", "label_as_of_date")
-    ]
-    assert features == [
-        col for col in _columns(trunc_wh, "gold_tft_training_dataset") if col not in ("target", "label_as_of_date")
-    ]
+    features = [col for col in _columns(full_wh, "gold_tft_training_dataset") if col not in LABELS]
+    assert features == [col for col in _columns(trunc_wh, "gold_tft_training_dataset") if col not in LABELS]
     cols = _cols_sql(features)
     union = (
         f"SELECT {cols} FROM gold.gold_tft_training_dataset WHERE as_of_date <= :c "
-        f"UNION SELECT {cols} FROM gold.gold_tft_inference_frame WHERE as_of_date <= :c"
+        f"UNION SELECT {cols} FROM gold.gold_tft_inference_frame WHERE as_of_date <= :c AND en_riesgo"
     )
     full, trunc = _fetch(full_wh, union, c), _fetch(trunc_wh, union, c)
     key = ["alumno_key", "time_idx"]
     only_full, only_trunc = _differences(full, trunc, key)
-    # Allowed: full-build rows whose label was unknown on C, of students the truncated build does not score.
+    # Allowed: full-build rows whose label was unknown on C, of students the truncated build does not score;
+    # truncated rows of students who, the full build knows, graduated by that semester (a certificate that
+    # came after C: the student was at risk as far as C could tell).
     labels = _fetch(full_wh, "SELECT alumno_key, time_idx, label_as_of_date FROM gold.gold_tft_training_dataset")
     scored = _fetch(trunc_wh, "SELECT DISTINCT alumno_key FROM gold.gold_tft_inference_frame")
+    graduated = _fetch(
+        full_wh,
+        "SELECT student_key AS alumno_key, min(gold.semestre_idx(silver.anio_academico(fecha_evento), "
+        "silver.cuatrimestre(fecha_evento))) AS semestre FROM silver.fact_dropout WHERE tipo_evento = 'egreso' "
+        "GROUP BY ALL",
+    )
     con = duckdb.connect()
     con.register("only_full", only_full)
+    con.register("only_trunc_rows", only_trunc)
     con.register("labels", labels)
     con.register("scored", scored)
+    con.register("graduated", graduated)
     unexplained = con.sql(
         f"""SELECT o.* FROM only_full o LEFT JOIN labels l USING (alumno_key, time_idx)
             WHERE l.label_as_of_date IS NULL OR l.label_as_of_date <= DATE '{c}'
                OR o.alumno_key IN (SELECT alumno_key FROM scored)"""
+    ).to_arrow_table()
+    only_trunc = con.sql(
+        """SELECT o.* FROM only_trunc_rows o LEFT JOIN graduated g USING (alumno_key)
+           WHERE g.semestre IS NULL OR o.time_idx < g.semestre"""
     ).to_arrow_table()
     con.close()
     log.info(
@@ -506,3 +503,93 @@ def test_training_and_inference_rows_up_to_c_keep_their_features(warehouses, c):
     assert unexplained.num_rows == 0 and only_trunc.num_rows == 0, _explain(
         f"training + inference frame features (as_of_date <= {c})", unexplained, only_trunc, key
     )
+
+
+# -- planted leaks ------------------------------------------------------------------------------------------
+PLANTED_C = CS[1]  # 31 July: annual courses run on, July exams are closed in August, bajas come later
+LEAKS = {
+    # Guaraní's accumulated attendance placed in its course's first cuatrimestre, whatever it holds
+    "annual_attendance": (
+        "gold",
+        "13_gold_tft_temporal_features.sql",
+        "ASOF JOIN cal k ON f.fecha <= k.as_of_date",
+        "ASOF JOIN cal k ON make_date(f.anio_academico, CASE WHEN f.cuatrimestre = 2 THEN 8 ELSE 3 END, 1)"
+        " <= k.as_of_date",
+    ),
+    # every day of a Moodle account given to the person's latest career
+    "moodle_relink": (
+        "silver",
+        "12_map_moodle_user_dia.sql",
+        "ORDER BY abierta DESC, ingresada DESC,",
+        "ORDER BY desde DESC,",
+    ),
+    # final results counted on the exam day, not when their acta was recorded
+    "late_acta": (
+        "gold",
+        "13_gold_tft_temporal_features.sql",
+        "ASOF JOIN cal k ON COALESCE(e.fecha_conocido, e.fecha_evaluacion) <= k.as_of_date",
+        "ASOF JOIN cal k ON e.fecha_evaluacion <= k.as_of_date",
+    ),
+    # today's status of an inscription used as its past: cancelled ones left out of the count
+    "current_status": (
+        "gold",
+        "13_gold_tft_temporal_features.sql",
+        "count(*) AS cursadas_inscriptas,",
+        "count(*) FILTER (WHERE NOT e.es_baja) AS cursadas_inscriptas,",
+    ),
+}
+
+
+def _patched_sql(root: Path, layer: str, name: str, old: str, new: str) -> Path:
+    """A copy of dwh/sql with one file's text changed."""
+    from dwh.pipelines.sql_files import SQL_ROOT
+
+    for each in ("silver", "gold"):
+        (root / each).mkdir(parents=True)
+        for path in (SQL_ROOT / each).glob("*.sql"):
+            (root / each / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    target = root / layer / name
+    text = target.read_text(encoding="utf-8")
+    assert text.count(old) == 1, f"{name}: the text to replace must occur once"
+    target.write_text(text.replace(old, new), encoding="utf-8")
+    return root
+
+
+def _rebuild(warehouse: Path, copy: Path, sql_root: Path, as_of: dt.date) -> Path:
+    """Silver and gold of a copy of the warehouse, from the patched SQL."""
+    import shutil
+
+    from dwh.pipelines._sql_runner import build_layer
+    from dwh.pipelines.silver_transform import bronze_placeholders
+    from dwh.pipelines.sql_files import layer_files
+
+    shutil.copy(warehouse, copy)
+    build_layer(
+        copy,
+        "silver",
+        as_of,
+        files=layer_files("silver", sql_root),
+        variables={"hash_salt": SALT},
+        prepare=bronze_placeholders(),
+    )
+    build_layer(copy, "gold", as_of, files=layer_files("gold", sql_root))
+    return copy
+
+
+@pytest.mark.parametrize("leak", ["none", *sorted(LEAKS)])
+def test_a_planted_leak_is_caught(warehouses, profile, leak, tmp_path):
+    """`none` rebuilds from the unchanged SQL: the copies themselves agree, so a difference is the leak's."""
+    if profile != "realistic":
+        pytest.skip("the shapes the leaks need are in the realistic profile")
+    layer, name, old, new = LEAKS.get(leak, ("gold", "13_gold_tft_temporal_features.sql", "WITH cal AS", "WITH cal AS"))
+    sql_root = _patched_sql(tmp_path / "sql", layer, name, old, new)
+    c = PLANTED_C
+    full = _rebuild(warehouses["full"], tmp_path / "full.duckdb", sql_root, UNTIL)
+    trunc = _rebuild(warehouses[c], tmp_path / "truncated.duckdb", sql_root, c)
+    sql = "SELECT * FROM gold.gold_tft_temporal_features WHERE as_of_date <= :c"
+    only_full, only_trunc = _differences(_fetch(full, sql, c), _fetch(trunc, sql, c), ["alumno_key", "time_idx"])
+    log.info("planted %s: %d rows differ", leak, only_full.num_rows)
+    if leak == "none":
+        assert only_full.num_rows == only_trunc.num_rows == 0
+    else:
+        assert only_full.num_rows > 0 and only_trunc.num_rows > 0, f"the planted leak {leak} went unnoticed"

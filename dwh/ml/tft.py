@@ -61,6 +61,8 @@ def dataset(frame: pd.DataFrame, roles: dict[str, list[str]], settings: TftSetti
         min_encoder_length=1,
         max_prediction_length=1,
         target_normalizer=NaNLabelEncoder(),
+        # a returner's semesters away are not in the risk set: its series has a gap there
+        allow_missing_timesteps=True,
         # new programs, sites or cohorts after training must not break scoring
         categorical_encoders={c: NaNLabelEncoder(add_nan=True) for c in categoricals},
         add_relative_time_idx=True,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from dwh.logs import setup_logging
 from dwh.ops.lock import LockHeld, warehouse_lock
-from dwh.pipelines._sql_runner import DataTestError, LayerRun, SqlRunError
+from dwh.pipelines._sql_runner import DataTestError, LabelsNotBuilt, LayerRun, SqlRunError
 from dwh.pipelines.sql_files import SqlLayerError
 from dwh.settings import ConfigError, as_of_date, time_zone, warehouse_path
 
@@ -53,6 +53,10 @@ def run_layer_command(
     except (SqlLayerError, SqlRunError, DataTestError) as exc:
         layer = module.split("_")[0]
         log.error("%s not built, the previous %s is unchanged: %s", layer, layer, exc)
+        return 1
+    except LabelsNotBuilt as exc:
+        log.info("%s", summary(exc.run))
+        log.error("%s", exc)
         return 1
     log.info("%s", summary(run))
     return 0

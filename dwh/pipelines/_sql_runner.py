@@ -27,7 +27,19 @@ class SqlRunError(Exception):
 
 
 class DataTestError(Exception):
-    """An error-level data test failed; the layer was rolled back."""
+    """An error-level data test failed; the layer was rolled back. `failed` lists the failing tests."""
+
+    def __init__(self, message: str, failed: list[TestResult] | None = None) -> None:
+        super().__init__(message)
+        self.failed = failed or []
+
+
+class LabelsNotBuilt(Exception):
+    """Gold was built and committed without its label tables: the label rule is undecidable for a source."""
+
+    def __init__(self, message: str, run: LayerRun) -> None:
+        super().__init__(message)
+        self.run = run
 
 
 @dataclass
@@ -173,7 +185,8 @@ def build_layer(
             if failed:
                 raise DataTestError(
                     f"{layer}: {len(failed)} data test(s) failed: "
-                    + "; ".join(f"{t.table} {t.test}: {t.failing} rows (e.g. {t.sample[:200]})" for t in failed[:5])
+                    + "; ".join(f"{t.table} {t.test}: {t.failing} rows (e.g. {t.sample[:200]})" for t in failed[:5]),
+                    failed,
                 )
             try:
                 con.execute("COMMIT")
@@ -199,4 +212,4 @@ def build_layer(
         con.close()
 
 
-__all__ = ["DataTestError", "LayerRun", "SqlLayerError", "SqlRunError", "build_layer", "seed_paths"]
+__all__ = ["DataTestError", "LabelsNotBuilt", "LayerRun", "SqlLayerError", "SqlRunError", "build_layer", "seed_paths"]

@@ -9,6 +9,10 @@ import duckdb
 
 DATASET = "bronze"
 LOG_TABLE = "_dwh_load_log"
+LOG_DDL = (
+    f"CREATE TABLE IF NOT EXISTS {DATASET}.{LOG_TABLE} (run_id VARCHAR, started_at TIMESTAMPTZ, "
+    "source_db VARCHAR, table_name VARCHAR, status VARCHAR, row_count BIGINT, message VARCHAR)"
+)
 # (source, table) pairs whose rows were deleted for a full reload that has not completed yet
 RELOAD_TABLE = "_dwh_full_reload_pending"
 
@@ -48,10 +52,7 @@ def record_outcomes(warehouse: Path, run_id: str, started: dt.datetime, rows: li
     """Append (source, table, status, rows, message) rows of one run to the load log."""
     with duckdb.connect(str(warehouse)) as con:
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {DATASET}")
-        con.execute(
-            f"CREATE TABLE IF NOT EXISTS {DATASET}.{LOG_TABLE} (run_id VARCHAR, started_at TIMESTAMPTZ, "
-            "source_db VARCHAR, table_name VARCHAR, status VARCHAR, row_count BIGINT, message VARCHAR)"
-        )
+        con.execute(LOG_DDL)
         if rows:
             con.executemany(
                 f"INSERT INTO {DATASET}.{LOG_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?)",

@@ -8,10 +8,18 @@ from pathlib import Path
 import duckdb
 
 from dwh.pipelines._layer_command import run_layer_command
-from dwh.pipelines._sql_runner import LayerRun, SqlRunError, build_layer
-from dwh.pipelines.sql_files import SqlFile
+from dwh.pipelines._sql_runner import DataTestError, LabelsNotBuilt, LayerRun, SqlRunError, build_layer
+from dwh.pipelines.sql_files import SqlFile, layer_files
 
-REQUIRED_SILVER = ("dim_student", "fact_dropout", "dim_periodo")
+REQUIRED_SILVER = ("dim_student", "fact_dropout", "dim_periodo", "cobertura_fuentes")
+# Whether each source's labels can be decided (its error test), and the tables that hold labels.
+LABEL_GUARD = "gold.gold_tft_label_sources"
+LABEL_TABLES = (
+    LABEL_GUARD,
+    "gold.gold_tft_training_dataset",
+    "gold.gold_tft_inference_frame",
+    "gold.gold_tft_feature_roles",
+)
 
 
 def silver_missing(warehouse: Path) -> list[str]:
@@ -27,14 +35,38 @@ def silver_missing(warehouse: Path) -> list[str]:
 
 
 def build(warehouse: Path, as_of, files: list[SqlFile] | None = None) -> LayerRun:
-    """Build gold (all files, or the given ones) in one transaction; raises on any failure."""
+    """Build gold (all files, or the given ones) in one transaction; raises on any failure.
+
+    When the only failing data test is the label guard's (a source without its graduates table, not
+    accepted in seed_label_params), gold is built again without the label tables, which are dropped, and
+    LabelsNotBuilt is raised after that build has committed: the marts and features are current, and the
+    caller reports the labels as not built.
+    """
     missing = silver_missing(warehouse)
     if missing:
         raise SqlRunError(
             f"silver is not built in {warehouse} (missing {', '.join('silver.' + t for t in missing)}): "
             "run python -m dwh.pipelines.silver_transform first"
         )
-    return build_layer(warehouse, "gold", as_of, files=files)
+    try:
+        return build_layer(warehouse, "gold", as_of, files=files)
+    except DataTestError as exc:
+        if not exc.failed or any(t.table != LABEL_GUARD for t in exc.failed):
+            raise
+        undecidable = exc.failed[0].sample
+    selected = files if files is not None else layer_files("gold")
+    without_labels = [f for f in selected if f.target not in LABEL_TABLES]
+    drops = [f"DROP VIEW IF EXISTS {t}" for t in LABEL_TABLES if t.endswith("inference_frame")] + [
+        f"DROP TABLE IF EXISTS {t}" for t in LABEL_TABLES if not t.endswith("inference_frame")
+    ]
+    run = build_layer(warehouse, "gold", as_of, files=without_labels, prepare=drops)
+    raise LabelsNotBuilt(
+        "gold built without its label tables (gold_tft_training_dataset, gold_tft_inference_frame, "
+        "gold_tft_feature_roles): a source has no graduates table, so a graduate cannot be told from a "
+        f"student who left ({undecidable}); set aceptar_sin_egresados = 1 in seed_label_params "
+        "($DWH_SEEDS_DIR/gold/label_params.csv) to build them anyway, marked egresados_incompletos",
+        run,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

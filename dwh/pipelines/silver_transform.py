@@ -11,6 +11,7 @@ import duckdb
 
 from dwh.pipelines._layer_command import run_layer_command
 from dwh.pipelines._sql_runner import META, LayerRun, build_layer
+from dwh.pipelines.bronze_warehouse import LOG_DDL
 from dwh.pipelines.sql_files import SqlFile
 
 BRONZE_SCHEMA_SQL = Path(__file__).resolve().parent.parent / "schema" / "bronze.sql"
@@ -33,9 +34,10 @@ def hash_salt(warehouse: Path) -> str:
 
 
 def bronze_placeholders() -> list[str]:
-    """Create-if-missing statements for every bronze table (a Moodle-less deployment has no Moodle tables)."""
+    """Create-if-missing statements for every bronze table (a Moodle-less deployment has no Moodle tables)
+    and for bronze's load log (silver reads which optional tables each source lacks)."""
     text = BRONZE_SCHEMA_SQL.read_text(encoding="utf-8")
-    return ["CREATE SCHEMA IF NOT EXISTS bronze"] + [s.query for s in duckdb.extract_statements(text)]
+    return ["CREATE SCHEMA IF NOT EXISTS bronze"] + [s.query for s in duckdb.extract_statements(text)] + [LOG_DDL]
 
 
 def build(warehouse: Path, as_of, files: list[SqlFile] | None = None) -> LayerRun:

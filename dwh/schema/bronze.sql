@@ -72,6 +72,7 @@ CREATE TABLE IF NOT EXISTS bronze.attendance (
     total_inasistencias BIGINT,
     libre VARCHAR,
     periodo_fin DATE,
+    fin_dictado DATE,
     _dlt_load_id VARCHAR
 );
 CREATE TABLE IF NOT EXISTS bronze.academic (
@@ -89,6 +90,8 @@ CREATE TABLE IF NOT EXISTS bronze.academic (
     resultado_cursada VARCHAR,
     fecha_nota DATE,
     periodo_fin DATE,
+    fecha_registro_nota DATE,
+    fin_dictado DATE,
     _dlt_load_id VARCHAR
 );
 CREATE TABLE IF NOT EXISTS bronze.census (
@@ -197,6 +200,7 @@ CREATE TABLE IF NOT EXISTS bronze.historia_academica (
     nro_resolucion VARCHAR,
     fecha_vigencia DATE,
     fecha_cursor DATE,
+    fecha_registro DATE,
     _dlt_load_id VARCHAR
 );
 CREATE TABLE IF NOT EXISTS bronze.exam_inscriptions (

@@ -5,7 +5,10 @@
 -- load:     incremental on periodo_fin (end of the dictation period, capped at the as-of date), merge on the key
 -- The cursada result comes from the comisión's actas (origen R regularidad, P promoción) joined on the
 -- exact keys sga_actas.comision and sga_actas_detalle(id_acta, alumno) (D28: not sga_evaluaciones.entidad).
--- The grade stays as Guaraní's text; silver parses it (D30).
+-- The grade stays as Guaraní's text; silver parses it (D30). fecha_nota is the day of the result (last
+-- class or exam); fecha_registro_nota the day its acta was recorded (sga_actas.fecha_generacion), which can
+-- be weeks later: gold counts a result as known from then. fin_dictado is the real last day of classes
+-- (periodo_fin is capped at the as-of date for the cursor).
 SELECT sc.inscripcion,
        sc.alumno,
        sc.comision,
@@ -18,13 +21,15 @@ SELECT sc.inscripcion,
        res.nota                                       AS nota_cursada,
        res.resultado                                  AS resultado_cursada,
        res.fecha                                      AS fecha_nota,
-       LEAST(spl.fecha_fin_dictado, CAST(:as_of AS date))     AS periodo_fin
+       LEAST(spl.fecha_fin_dictado, CAST(:as_of AS date))     AS periodo_fin,
+       res.fecha_generacion                           AS fecha_registro_nota,
+       spl.fecha_fin_dictado                          AS fin_dictado
 FROM negocio.sga_insc_cursada sc
 JOIN negocio.sga_comisiones scom       ON scom.comision = sc.comision
 JOIN negocio.sga_periodos_lectivos spl ON spl.periodo_lectivo = scom.periodo_lectivo
 JOIN negocio.sga_periodos sp           ON sp.periodo = spl.periodo
 LEFT JOIN LATERAL (
-    SELECT ad.id_acta, ac.origen, ad.nota, ad.resultado, ad.fecha
+    SELECT ad.id_acta, ac.origen, ad.nota, ad.resultado, ad.fecha, ac.fecha_generacion
     FROM negocio.sga_actas ac
     JOIN negocio.sga_actas_detalle ad ON ad.id_acta = ac.id_acta AND ad.alumno = sc.alumno
     WHERE ac.comision = sc.comision AND ac.origen IN ('R', 'P') AND ac.estado <> 'B' AND ad.estado = 'A'

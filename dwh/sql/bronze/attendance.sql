@@ -3,7 +3,8 @@
 -- upstream: negocio.sga_clases_asistencia_acum, sga_comisiones, sga_periodos_lectivos, sga_periodos
 -- load:     incremental on periodo_fin (end of the dictation period, capped at the as-of date), merge on the key
 -- Accumulated attendance changes while a period runs and settles after it ends: every run re-reads the
--- periods that ended inside the look-back window or have not ended yet.
+-- periods that ended inside the look-back window or have not ended yet. Guaraní keeps no history of it,
+-- so it is final only from fin_dictado, the real last day of classes (periodo_fin is capped for the cursor).
 SELECT sca.comision,
        sca.alumno,
        sp.anio_academico::integer                     AS anio_academico,
@@ -14,7 +15,8 @@ SELECT sca.comision,
        sca.total_asistencias,
        sca.total_inasistencias,
        sca.libre,
-       LEAST(spl.fecha_fin_dictado, CAST(:as_of AS date))     AS periodo_fin
+       LEAST(spl.fecha_fin_dictado, CAST(:as_of AS date))     AS periodo_fin,
+       spl.fecha_fin_dictado                          AS fin_dictado
 FROM negocio.sga_clases_asistencia_acum sca
 JOIN negocio.sga_comisiones sc         ON sc.comision = sca.comision
 JOIN negocio.sga_periodos_lectivos spl ON spl.periodo_lectivo = sc.periodo_lectivo

@@ -5,8 +5,8 @@
 --           mdp_trabajo_existe, mdp_nivel_estudio, sga_instituciones, sga_colegios_secundarios,
 --           mug_localidades, mug_dptos_partidos, mug_provincias
 -- load:     incremental on fecha_cambio (latest of survey and update date, capped at the as-of date), merge on the key
--- mdp_datos_estudios has no dato_censal: the person's highest level of previous studies is taken (latest
--- graduation, then highest id). Street-level addresses are not extracted (D36); places are kept as
+-- mdp_datos_estudios has no dato_censal: the person's highest level of previous studies finished by the
+-- census's survey date is taken (latest graduation, then highest id; a study without a date counts). Street-level addresses are not extracted (D36); places are kept as
 -- localidad, departamento (from the localidad, not from the free-text apartment field) and provincia.
 SELECT mpc.dato_censal,
        mpc.persona,
@@ -70,6 +70,7 @@ LEFT JOIN LATERAL (
     SELECT e.nivel_estudio, e.institucion, e.colegio, e.fecha_egreso
     FROM negocio.mdp_datos_estudios e
     WHERE e.persona = mpc.persona
+      AND (e.fecha_egreso IS NULL OR CAST(e.fecha_egreso AS date) <= CAST(mpc.fecha_relevamiento AS date))
     ORDER BY e.nivel_estudio DESC, e.fecha_egreso DESC NULLS LAST, e.dato_estudio DESC
     LIMIT 1
 ) est ON TRUE

@@ -2,11 +2,14 @@
 -- grain:    one row per (source_db, dwh_pk); dwh_pk hashes the result's identity (student, plan version,
 --           activity, instance, origin, day) but not its grade or result, so a correction updates the row;
 --           the fallback file hashes the same columns, so switching views never duplicates a result
--- upstream: negocio.vw_hist_academica
--- load:     incremental on fecha_cursor (the result's day; the as-of date for undated rows), merge on the key
+-- upstream: negocio.vw_hist_academica, sga_actas
+-- load:     incremental on fecha_cursor (the later of the result's day and its acta's recording day; the as-of
+--           date for undated rows), merge on the key
 -- fecha is DATE in some deployments and TIMESTAMPTZ in others: bronze reads it as its declared DATE (the
 -- local day); the key and the cursor cast it to that day here (the session runs on DWH_TIMEZONE's clock);
--- the predicate stays on the raw column.
+-- the predicate stays on the raw column. fecha_registro is the day the result's acta was recorded
+-- (sga_actas.fecha_generacion), often weeks after the exam: a result recorded late is read by the run that
+-- follows its recording, and gold counts it as known from then.
 SELECT md5(concat_ws('|', h.alumno, h.plan_version, h.elemento, h.instancia, h.origen,
                      CAST(h.fecha AS date)))                              AS dwh_pk,
        h.persona,
@@ -36,6 +39,9 @@ SELECT md5(concat_ws('|', h.alumno, h.plan_version, h.elemento, h.instancia, h.o
        h.comision,
        h.nro_resolucion,
        h.fecha_vigencia,
-       LEAST(COALESCE(CAST(h.fecha AS date), CAST(:as_of AS date)), CAST(:as_of AS date)) AS fecha_cursor
+       LEAST(COALESCE(GREATEST(CAST(h.fecha AS date), CAST(ac.fecha_generacion AS date)), CAST(:as_of AS date)),
+             CAST(:as_of AS date))                                        AS fecha_cursor,
+       ac.fecha_generacion                                                AS fecha_registro
 FROM negocio.vw_hist_academica h
-WHERE h.fecha >= CAST(:start_value AS date) OR h.fecha IS NULL
+LEFT JOIN negocio.sga_actas ac ON ac.id_acta = h.id_acta
+WHERE h.fecha >= CAST(:start_value AS date) OR h.fecha IS NULL OR ac.fecha_generacion >= CAST(:start_value AS date)

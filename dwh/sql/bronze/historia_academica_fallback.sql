@@ -32,6 +32,7 @@ SELECT md5(concat_ws('|', h.alumno, h.plan_version, h.elemento, h.instancia, h.o
        NULL::integer                                                      AS comision,
        NULL::varchar                                                      AS nro_resolucion,
        NULL::date                                                         AS fecha_vigencia,
-       LEAST(COALESCE(CAST(h.fecha AS date), CAST(:as_of AS date)), CAST(:as_of AS date)) AS fecha_cursor
+       LEAST(COALESCE(CAST(h.fecha AS date), CAST(:as_of AS date)), CAST(:as_of AS date)) AS fecha_cursor,
+       NULL::date                                                         AS fecha_registro
 FROM negocio.vw_hist_academica_basica h
 WHERE h.fecha >= CAST(:start_value AS date) OR h.fecha IS NULL

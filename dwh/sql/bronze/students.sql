@@ -4,8 +4,9 @@
 --           sga_planes_versiones, sga_ubicaciones, int_arau_instituciones, mug_localidades,
 --           mug_dptos_partidos, mug_provincias
 -- load:     snapshot (each run replaces this source's rows)
--- Every sga_alumnos row is kept (D29). Of the person's aspirant records for the same propuesta, the
--- admitted one (resultado_asp A or P) is taken, latest inscription first, ties by id (D3).
+-- Every sga_alumnos row is kept (D29). Of the person's aspirant records for the same propuesta, the first
+-- admitted one (resultado_asp A or P) is the entry, earliest inscription first, ties by id (D3): a later
+-- admitted record is a readmission (cnt_readmisiones), not a new cohort.
 SELECT a.alumno,
        a.persona,
        a.propuesta,
@@ -41,8 +42,8 @@ LEFT JOIN (
            sa.resultado_asp
     FROM negocio.sga_propuestas_aspira pa
     LEFT JOIN negocio.sga_situacion_aspirante sa ON sa.situacion_asp = pa.situacion_asp
-    ORDER BY pa.persona, pa.propuesta, (sa.resultado_asp IN ('A', 'P')) IS TRUE DESC, pa.fecha_inscripcion DESC,
-             pa.propuesta_aspira DESC
+    ORDER BY pa.persona, pa.propuesta, (sa.resultado_asp IN ('A', 'P')) IS TRUE DESC, pa.fecha_inscripcion,
+             pa.propuesta_aspira
 ) asp ON asp.persona = a.persona AND asp.propuesta = a.propuesta
 LEFT JOIN negocio.sga_propuestas sp          ON sp.propuesta = a.propuesta
 LEFT JOIN negocio.sga_planes_versiones spv   ON spv.plan_version = a.plan_version

@@ -16,7 +16,18 @@
 -- + 25 x any course inscription + 25 x any exam inscription + 25 x promedio_asistencia / 100.
 CREATE OR REPLACE TABLE gold.mart_student_engagement AS
 WITH
--- Attendance has no date: a cuatrimestre counts once it has started (March 1, August 1).
+-- Attendance counts from its cuatrimestre's start (March 1, August 1), per course: Guaraní has one row per
+-- comisión, Moodle one per session day, summed here into one row per course and year.
+cursos AS (
+    SELECT f.student_key, f.anio_academico, f.sistema, f.curso,
+           sum(f.sesiones) AS sesiones, sum(f.asistencias) AS asistencias, sum(f.inasistencias) AS inasistencias,
+           CASE WHEN f.sistema = 'guarani' THEN avg(f.porc_asistencia)
+                ELSE 100.0 * sum(f.asistencias) / NULLIF(sum(f.sesiones), 0) END AS porc_asistencia
+    FROM silver.fact_attendance f
+    WHERE f.anio_academico <= silver.anio_academico(getvariable('as_of'))
+      AND make_date(f.anio_academico, CASE WHEN f.cuatrimestre = 2 THEN 8 ELSE 3 END, 1) <= getvariable('as_of')
+    GROUP BY f.student_key, f.anio_academico, f.sistema, f.curso
+),
 asistencia AS (
     SELECT f.student_key, f.anio_academico,
            count(*) FILTER (WHERE f.sistema = 'guarani')                       AS cursos_asistencia_guarani,
@@ -30,11 +41,11 @@ asistencia AS (
            100.0 * sum(f.asistencias) FILTER (WHERE f.sistema = 'moodle')
                  / NULLIF(sum(f.sesiones) FILTER (WHERE f.sistema = 'moodle'), 0) AS asistencia_moodle_pct,
            sum(f.inasistencias)                                                AS total_inasistencias,
-           count(*) FILTER (WHERE f.cumple_asistencia_flag = 1)                AS periodos_cumple_asistencia,
-           count(*) FILTER (WHERE f.riesgo_asistencia_flag = 1)                AS periodos_riesgo_asistencia
-    FROM silver.fact_attendance f
-    WHERE f.anio_academico <= silver.anio_academico(getvariable('as_of'))
-      AND make_date(f.anio_academico, CASE WHEN f.cuatrimestre = 2 THEN 8 ELSE 3 END, 1) <= getvariable('as_of')
+           count(*) FILTER (WHERE f.porc_asistencia >= CAST(silver.setting('asistencia_minima_pct') AS DOUBLE))
+                                                                               AS periodos_cumple_asistencia,
+           count(*) FILTER (WHERE f.porc_asistencia < CAST(silver.setting('asistencia_riesgo_pct') AS DOUBLE))
+                                                                               AS periodos_riesgo_asistencia
+    FROM cursos f
     GROUP BY f.student_key, f.anio_academico
 ),
 reinscripciones AS (

@@ -9,6 +9,9 @@
 -- test:     expression(silver.nota_reconocida(nota_cursada)) warn
 -- One row per cursada inscription, with its result from the comisión's regularity or promotion acta
 -- (NULL while it has none). Result flags come from seed_result_codes and are mutually exclusive.
+-- fecha_resultado is the result's day (the last class); fecha_registro_resultado the day its acta was
+-- recorded; fecha_conocido_resultado the later of the two, the day the result was known in Guaraní.
+-- es_baja is the inscription's status today: Guaraní keeps no date of a cancellation.
 CREATE OR REPLACE TABLE silver.fact_course_enrollment AS
 SELECT ci.source_db,
        ci.inscripcion_id                                                   AS inscripcion,
@@ -31,6 +34,9 @@ SELECT ci.source_db,
        ac.nota_cursada,
        silver.nota_numerica(ac.nota_cursada)                               AS nota_cursada_num,
        ac.fecha_nota                                                       AS fecha_resultado,
+       ac.fecha_registro_nota                                              AS fecha_registro_resultado,
+       GREATEST(ac.fecha_nota, COALESCE(ac.fecha_registro_nota, ac.fecha_nota)) AS fecha_conocido_resultado,
+       COALESCE(ac.fin_dictado, ac.periodo_fin)                            AS fin_dictado,
        ac.origen_acta,
        CAST(COALESCE(rc.categoria = 'aprobado', false) AS INTEGER)         AS aprobada_flag,
        CAST(COALESCE(rc.categoria = 'reprobado', false) AS INTEGER)        AS reprobada_flag,

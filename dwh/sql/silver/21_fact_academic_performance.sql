@@ -11,7 +11,8 @@
 -- Final results (exams, promotions) of the academic history. Codes map through seed_result_codes
 -- (default approved = A, P; failed = R, N; absent = U): the three flags are mutually exclusive; an unknown
 -- code sets none and is reported. Grades parse with ',' or '.' decimals or through seed_text_grades;
--- the count of unparsed grades is the warn test above.
+-- the count of unparsed grades is the warn test above. fecha_evaluacion is the exam's (or promotion's) day;
+-- fecha_registro the day its acta was recorded; fecha_conocido the later of the two, when Guaraní knew it.
 CREATE OR REPLACE TABLE silver.fact_academic_performance AS
 SELECT h.source_db,
        h.dwh_pk,
@@ -22,6 +23,8 @@ SELECT h.source_db,
        CAST(COALESCE(h.anio_academico, silver.anio_academico(h.fecha)) AS INTEGER) AS anio_academico,
        CAST(silver.cuatrimestre(h.fecha) AS INTEGER)                         AS cuatrimestre,
        h.fecha                                                               AS fecha_evaluacion,
+       h.fecha_registro,
+       GREATEST(h.fecha, COALESCE(h.fecha_registro, h.fecha))               AS fecha_conocido,
        h.periodo_lectivo,
        h.nota,
        silver.nota_numerica(h.nota)                                          AS nota_num,

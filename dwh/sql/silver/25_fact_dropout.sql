@@ -7,7 +7,9 @@
 -- test:     accepted_values(tipo_evento: 'perdida_regularidad', 'reincorporacion', 'egreso', 'ultima_actividad')
 -- What happened, not a label (the label is defined in gold): losses of regularity, reincorporations
 -- (calidad back from P to A after a loss), graduations, and each student's last academic activity
--- (course or exam inscription, result, reinscription).
+-- (course or exam inscription, result, reinscription). fecha_conocido is the day Guaraní knew it: a
+-- graduation is dated by its last exam (fecha_egreso) but its certificate comes months later, and the
+-- student's first change to calidad P on or after that exam marks when; without one, the event's day.
 CREATE OR REPLACE TABLE silver.fact_dropout AS
 WITH status AS (
     SELECT source_db, alumno, fecha, calidad, motivo_calidad,
@@ -37,14 +39,19 @@ events AS (
     SELECT source_db, alumno, 'ultima_actividad', 'ultima_actividad', max(fecha), NULL, NULL, NULL
     FROM activity WHERE fecha IS NOT NULL GROUP BY source_db, alumno
 )
-SELECT source_db,
-       evento_id,
-       silver.surrogate(source_db, alumno)                                     AS student_key,
-       alumno,
-       tipo_evento,
-       fecha_evento,
-       CAST(COALESCE(anio_academico, silver.anio_academico(fecha_evento)) AS INTEGER) AS anio_academico,
-       CAST(silver.cuatrimestre(fecha_evento) AS INTEGER)                      AS cuatrimestre,
-       fecha_control_desde,
-       fecha_control_hasta
-FROM events;
+SELECT e.source_db,
+       e.evento_id,
+       silver.surrogate(e.source_db, e.alumno)                                 AS student_key,
+       e.alumno,
+       e.tipo_evento,
+       e.fecha_evento,
+       CASE WHEN e.tipo_evento = 'egreso'
+            THEN COALESCE((SELECT min(CAST(h.fecha AS DATE)) FROM bronze.alumnos_hist_calidad h
+                           WHERE h.source_db = e.source_db AND h.alumno = e.alumno AND h.calidad = 'P'
+                             AND CAST(h.fecha AS DATE) >= e.fecha_evento), e.fecha_evento)
+            ELSE e.fecha_evento END                                             AS fecha_conocido,
+       CAST(COALESCE(e.anio_academico, silver.anio_academico(e.fecha_evento)) AS INTEGER) AS anio_academico,
+       CAST(silver.cuatrimestre(e.fecha_evento) AS INTEGER)                    AS cuatrimestre,
+       e.fecha_control_desde,
+       e.fecha_control_hasta
+FROM events e;

@@ -1,10 +1,11 @@
 -- target:   silver.fact_lms_activity
 -- grain:    source_db, userid, courseid, dia
--- upstream: bronze.moodle_engagement, bronze.moodle_courses, silver.map_moodle_user
+-- upstream: bronze.moodle_engagement, bronze.moodle_courses, silver.map_moodle_user_dia
 -- test:     relationship(student_key -> silver.dim_student(student_key))
 -- test:     not_null(student_key)
--- Moodle activity per student, course and local day (aggregated from the log in the source);
--- only accounts linked to a student (the others are counted in map_moodle_user).
+-- Moodle activity per student, course and local day (aggregated from the log in the source); each day
+-- belongs to the student map_moodle_user_dia gives it (a person's second career never takes the first
+-- one's past); only accounts linked to a student (the others are counted in map_moodle_user).
 CREATE OR REPLACE TABLE silver.fact_lms_activity AS
 SELECT e.source_db,
        e.userid,
@@ -20,6 +21,5 @@ SELECT e.source_db,
        e.primer_evento,
        e.ultimo_evento
 FROM bronze.moodle_engagement e
-JOIN silver.map_moodle_user m ON m.source_db = e.source_db AND m.userid = e.userid
-LEFT JOIN bronze.moodle_courses c ON c.source_db = e.source_db AND c.courseid = e.courseid
-WHERE m.student_key IS NOT NULL;
+JOIN silver.map_moodle_user_dia m ON m.source_db = e.source_db AND m.userid = e.userid AND m.dia = e.dia
+LEFT JOIN bronze.moodle_courses c ON c.source_db = e.source_db AND c.courseid = e.courseid;

@@ -1,12 +1,12 @@
 -- target:   silver.map_moodle_user
 -- grain:    source_db, userid
 -- upstream: bronze.moodle_users, bronze.moodle_enrolments, bronze.moodle_engagement, silver.dim_persona,
---           silver.dim_student, silver.seed_settings
+--           silver.dim_student, silver.map_moodle_user_dia, silver.seed_settings
 -- test:     relationship(student_key -> silver.dim_student(student_key))
 -- test:     expression(student_key IS NOT NULL OR NOT tiene_actividad) warn
--- Every Moodle account and the student it belongs to. The account's login (`username`, or `idnumber` when
--- seed_settings.moodle_match_field says so) is hashed with the same salt as the persona's `usuario`; the
--- raw DNI never leaves bronze. A person with several alumnos links to the latest entry (then source, alumno).
+-- Every Moodle account and the student it belongs to now: the student of its latest day of activity
+-- (map_moodle_user_dia), or, for an account without activity, the person's latest entry (then source,
+-- alumno). Activity facts never use this column: each day is attributed on its own (map_moodle_user_dia).
 -- The warn test counts accounts with Moodle activity that match no student.
 CREATE OR REPLACE TABLE silver.map_moodle_user AS
 WITH accounts AS (
@@ -17,6 +17,11 @@ WITH accounts AS (
 active AS (
     SELECT source_db, userid FROM bronze.moodle_enrolments
     UNION SELECT source_db, userid FROM bronze.moodle_engagement
+),
+latest_day AS (
+    SELECT source_db, userid, student_key, persona_key
+    FROM silver.map_moodle_user_dia
+    QUALIFY row_number() OVER (PARTITION BY source_db, userid ORDER BY dia DESC) = 1
 ),
 candidates AS (
     SELECT a.source_db, a.userid, st.student_key, st.persona_key,
@@ -29,12 +34,13 @@ candidates AS (
 )
 SELECT a.source_db,
        a.userid,
-       c.student_key,
-       c.persona_key,
+       COALESCE(l.student_key, c.student_key)                             AS student_key,
+       COALESCE(l.persona_key, c.persona_key)                             AS persona_key,
        c.student_key IS NOT NULL                                          AS vinculado,
        silver.setting('moodle_match_field')                               AS vinculado_por,
        a.deleted = 1                                                      AS eliminado,
        a.suspended = 1                                                    AS suspendido,
        EXISTS (SELECT 1 FROM active x WHERE x.source_db = a.source_db AND x.userid = a.userid) AS tiene_actividad
 FROM accounts a
-LEFT JOIN candidates c ON c.source_db = a.source_db AND c.userid = a.userid AND c.rn = 1;
+LEFT JOIN candidates c ON c.source_db = a.source_db AND c.userid = a.userid AND c.rn = 1
+LEFT JOIN latest_day l ON l.source_db = a.source_db AND l.userid = a.userid;

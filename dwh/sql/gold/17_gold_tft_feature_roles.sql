@@ -35,13 +35,15 @@ SELECT column_name,
            WHEN column_name = 'alumno_key' THEN 'group_ids'
            WHEN column_name = 'time_idx' THEN 'time_idx'
            WHEN column_name = 'target' THEN 'target'
-           WHEN column_name IN ('anio_academico', 'as_of_date', 'label_as_of_date') THEN 'meta'
+           WHEN column_name IN ('anio_academico', 'as_of_date', 'label_as_of_date', 'abandono', 'perdida_regularidad',
+                                'egresados_incompletos') THEN 'meta'
            WHEN tipo IS NULL THEN 'tipo no admitido: ' || data_type
            WHEN origen = 'ingreso' THEN 'static_' || tipo
            ELSE 'time_varying_known_' || tipo
        END AS tft_role,
        CASE WHEN column_name IN ('alumno_key', 'time_idx', 'target', 'anio_academico', 'as_of_date',
-                                 'label_as_of_date') THEN NULL ELSE origen END AS origen,
+                                 'label_as_of_date', 'abandono', 'perdida_regularidad', 'egresados_incompletos')
+            THEN NULL ELSE origen END AS origen,
        data_type,
        CAST(ordinal_position AS INTEGER) AS posicion
 FROM clasificadas
