@@ -307,13 +307,16 @@ def perturb(frame: pd.DataFrame, rows: pd.Series, seed: int) -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def leak_setup(warehouse, trained):
     """The trained TFT and baseline, the training frame and the (student, t) rows to predict: students with
-    a semester before t (the TFT needs one to encode) and at least one after it (what is perturbed)."""
+    a row at t, a semester before it (the TFT needs one to encode) and at least one after it (what is
+    perturbed)."""
     frames = read_frames(warehouse / "frozen.duckdb")
     frame = frames.training
     split = leave_future_out(frame, frames.horizon)
     t = split.validation_from
     has = frame.groupby("alumno_key")["time_idx"].agg(["min", "max"])
-    students = has.index[(has["min"] < t) & (has["max"] > t)]
+    # a returner's time away is no training row: the student must have the row at t itself
+    at_t = set(frame.loc[frame["time_idx"] == t, "alumno_key"])
+    students = has.index[(has["min"] < t) & (has["max"] > t) & has.index.isin(at_t)]
     assert len(students) >= 30
     ours = frame["alumno_key"].isin(students)
     return {"run": trained, "frames": frames, "frame": frame, "t": t, "ours": ours, "students": set(students)}

@@ -513,7 +513,8 @@ def test_failing_error_level_data_test_keeps_previous_gold(work, template, tmp_p
     seeds.mkdir(parents=True)
     # the second cuatrimestre frozen on 15 July, before it starts on 1 August
     (seeds / "semester_calendar.csv").write_text(
-        'cuatrimestre,as_of_mes,as_of_dia,descripcion\n1,7,31,"first"\n2,7,15,"second, frozen before it starts"\n',
+        "cuatrimestre,as_of_mes,as_of_dia,cierre_mes,cierre_dia,descripcion\n"
+        '1,7,31,8,31,"first"\n2,7,15,8,31,"second, frozen before it starts"\n',
         encoding="utf-8",
     )
     proc = work.run(DWH_SEEDS_DIR=str(tmp_path / "seeds"))

@@ -197,7 +197,7 @@ def test_dry_run_explains_everything_and_writes_nothing(workdir):
     assert "students__guarani_a: snapshot" in out and "course_inscriptions__guarani_b: incremental" in out
     assert "moodle_engagement__moodle" in out
     assert "11_dim_student.sql -> silver.dim_student: 1 statements, ok" in out
-    assert "14_gold_tft_training_dataset.sql -> gold.gold_tft_training_dataset" in out
+    assert "15_gold_tft_training_dataset.sql -> gold.gold_tft_training_dataset" in out
     positions = [out.index(name) for name in ("01_dim_fecha.sql", "11_dim_student.sql", "27_fact_lms_activity.sql")]
     assert positions == sorted(positions)
     assert sha256(wh_path) == digest and sha256(workdir / "published" / "warehouse.duckdb") == published

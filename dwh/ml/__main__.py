@@ -99,10 +99,23 @@ def train(published: Path, settings: TftSettings, models: tuple[str, ...], valid
             "filas_entrenamiento": int(split.train_mask.sum()),
             "filas_validacion": int(split.validation_mask.sum()),
             "tiempos": timings,
+            "advertencias": label_warnings(frame),
             "creado": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
         },
     )
     return run_dir
+
+
+def label_warnings(frame) -> list[str]:
+    """What the model card must say about its labels: sources whose graduates may be counted as dropouts."""
+    if "egresados_incompletos" not in frame:
+        return []
+    unsure = frame.loc[frame["egresados_incompletos"] == "1", "fuente"].drop_duplicates().sort_values()
+    return [
+        f"fuente {source}: sin tabla de egresados (aceptado en seed_label_params); sus egresados pueden "
+        "contarse como abandonos"
+        for source in unsure
+    ]
 
 
 def evaluate(run_dir: Path, published: Path, oracle: bool = True) -> dict:
@@ -144,6 +157,7 @@ def evaluate(run_dir: Path, published: Path, oracle: bool = True) -> dict:
     result["por_cohorte"] = {m: metrics.by_group(common, "cohorte", m) for m in learnt}
     result["por_carrera"] = {m: metrics.by_group(common, "propuesta", m) for m in learnt}
     result["tiempos"] = params.get("tiempos", {})
+    result["advertencias"] = params.get("advertencias", [])
     if len(common) and common["y"].nunique() == 2:
         result["graficos"] = [str(p.name) for p in metrics.plots(common, learnt, run_dir)]
     runs.write_json(run_dir / "metrics.json", result)
