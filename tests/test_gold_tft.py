@@ -907,3 +907,17 @@ def test_timeseriesdataset_loads_the_training_table_as_is(gold):
     )
     assert len(dataset) > 0
     assert dataset.target_normalizer.classes_ == {"0": 0, "1": 1}
+
+
+def test_an_inference_frame_left_as_a_view_by_an_older_version_becomes_a_table(tmp_path):
+    warehouse = _silver(tmp_path / "w.duckdb", names=("always",))
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("CREATE SCHEMA gold")
+        con.execute("CREATE VIEW gold.gold_tft_inference_frame AS SELECT 1 AS x")
+    gold_aggregates.build(warehouse, AS_OF)
+    kind = q(
+        warehouse,
+        "SELECT table_type FROM information_schema.tables WHERE table_name = 'gold_tft_inference_frame'",
+    )
+    assert kind == [("BASE TABLE",)]
+    assert q(warehouse, "SELECT count(DISTINCT alumno_key) FROM gold.gold_tft_inference_frame") == [(1,)]

@@ -34,6 +34,16 @@ def silver_missing(warehouse: Path) -> list[str]:
     return [t for t in REQUIRED_SILVER if t not in present]
 
 
+def _migrations(warehouse: Path) -> list[str]:
+    """Statements that bring an older gold to the current objects, run inside the build's transaction:
+    the inference frame was a view before it became a table."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        views = con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'gold' AND table_type = 'VIEW'"
+        ).fetchall()
+    return [f"DROP VIEW gold.{name}" for (name,) in views if name == "gold_tft_inference_frame"]
+
+
 def build(warehouse: Path, as_of, files: list[SqlFile] | None = None) -> LayerRun:
     """Build gold (all files, or the given ones) in one transaction; raises on any failure.
 
@@ -48,17 +58,16 @@ def build(warehouse: Path, as_of, files: list[SqlFile] | None = None) -> LayerRu
             f"silver is not built in {warehouse} (missing {', '.join('silver.' + t for t in missing)}): "
             "run python -m dwh.pipelines.silver_transform first"
         )
+    migrations = _migrations(warehouse)
     try:
-        return build_layer(warehouse, "gold", as_of, files=files)
+        return build_layer(warehouse, "gold", as_of, files=files, prepare=migrations)
     except DataTestError as exc:
         if not exc.failed or any(t.table != LABEL_GUARD for t in exc.failed):
             raise
         undecidable = exc.failed[0].sample
     selected = files if files is not None else layer_files("gold")
     without_labels = [f for f in selected if f.target not in LABEL_TABLES]
-    drops = [f"DROP VIEW IF EXISTS {t}" for t in LABEL_TABLES if t.endswith("inference_frame")] + [
-        f"DROP TABLE IF EXISTS {t}" for t in LABEL_TABLES if not t.endswith("inference_frame")
-    ]
+    drops = migrations + [f"DROP TABLE IF EXISTS {t}" for t in LABEL_TABLES]
     run = build_layer(warehouse, "gold", as_of, files=without_labels, prepare=drops)
     raise LabelsNotBuilt(
         "gold built without its label tables (gold_tft_training_dataset, gold_tft_inference_frame, "

@@ -86,11 +86,14 @@ estado AS (
     WHERE e.tipo_evento IN ('perdida_regularidad', 'reincorporacion')
     GROUP BY ALL
 ),
+moodle_dias AS (
+    SELECT student_key, dia, sum(eventos) AS eventos FROM silver.fact_lms_activity GROUP BY ALL
+),
 moodle AS (
     SELECT e.student_key, k.time_idx,
            sum(e.eventos) AS moodle_eventos,
-           count(DISTINCT e.dia) AS moodle_dias_activos
-    FROM silver.fact_lms_activity e
+           count(*) AS moodle_dias_activos
+    FROM moodle_dias e
     ASOF JOIN cal k ON e.dia <= k.as_of_date
     GROUP BY ALL
 ),

@@ -13,7 +13,9 @@
 -- training table; target (and abandono, perdida_regularidad) is the label where decided and a placeholder
 -- '0' where censored (target_observado = false), never to be read as a label. en_riesgo marks the rows
 -- that were in the risk set at their own as-of date; a returner's semesters away are context only.
-CREATE OR REPLACE VIEW gold.gold_tft_inference_frame AS
+-- A table, not a view: the as-of date is read when gold is built (a view would read getvariable when it is
+-- queried, and readers query it without the build's variables).
+CREATE OR REPLACE TABLE gold.gold_tft_inference_frame AS
 WITH ultimo AS (
     SELECT max(time_idx) AS t FROM gold.gold_tft_known_future WHERE cerrado
 ),
