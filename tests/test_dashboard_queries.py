@@ -663,7 +663,7 @@ def test_a_missing_table_gives_an_empty_frame(warehouse, tmp_path):
         tmp_path,
         "DROP TABLE gold.mart_cohort_analysis",
         "DROP TABLE dwh_meta.run_log",
-        "DROP VIEW gold.gold_tft_inference_frame",
+        "DROP TABLE gold.gold_tft_inference_frame",
         "DROP TABLE gold.gold_tft_training_dataset",
         "DROP TABLE gold.gold_tft_temporal_features",
     )
