@@ -542,6 +542,48 @@ def test_model_predictions_replace_the_heuristic(warehouse, tmp_path):
         assert (r["fuente_riesgo"], r["estudiantes_en_riesgo"], r["estudiantes_riesgo_medio"]) == ("modelo", 2, 1)
 
 
+def test_the_models_reasons_and_card_reach_the_risk_list(warehouse, tmp_path):
+    """A table written by an older `predict` (modelo_run_id, no reasons) is migrated in place by the current
+    one; the list then shows the latest prediction's three reasons, signed, and the card of its run."""
+    from dwh.ml.predict import _ensure_table
+
+    path = with_predictions(warehouse, tmp_path, PREDICTIONS[:2])
+    with duckdb.connect(str(path)) as connection:
+        _ensure_table(connection)
+        columns = [r[0] for r in connection.execute("DESCRIBE ml.predicciones").fetchall()]
+        assert "modelo_run_id" not in columns and {"run_id", "horizonte", "razon_1", "peso_3"} <= set(columns)
+        # the rows written before the migration are still there, with their run
+        assert connection.execute("SELECT run_id, probabilidad FROM ml.predicciones ORDER BY 2").fetchall() == [
+            ("m1", 0.1),
+            ("m2", 0.9),
+        ]
+        connection.execute(
+            "INSERT INTO ml.predicciones (alumno_key, time_idx, probabilidad, modelo, run_id, scored_at, horizonte, "
+            "razon_1, peso_1, razon_2, peso_2, razon_3, peso_3) VALUES "
+            "(?, 47, 0.7, 'arbol', 'm3', TIMESTAMPTZ '2024-06-01 10:00:00+00', 2, "
+            "'Asistencia registrada en Guaraní (%)', 0.523, 'Ya se inscribió a cursadas del cuatrimestre siguiente', "
+            "-0.31, 'Materias aprobadas en toda la carrera', 0.004)",
+            [key("a2")],
+        )
+        connection.execute("INSERT INTO ml.fichas_modelo VALUES ('m2', 'arbol', '# m2', now())")
+        connection.execute("INSERT INTO ml.fichas_modelo VALUES ('m3', 'arbol', '# Ficha m3', now())")
+    with q.conectar(path) as connection:
+        df, fuente = q.riesgo(connection, Filtros())
+        assert fuente == "modelo" and tuple(df.columns) == q.COLUMNAS_RIESGO
+        assert df.loc[0, "razones"] == (
+            "Asistencia registrada en Guaraní (%) (+0.52); Ya se inscribió a cursadas del cuatrimestre siguiente "
+            "(−0.31); Materias aprobadas en toda la carrera (+0.00)"
+        )
+        assert df.loc[0, "puntaje"] == 0.7
+        # the card of the run the list comes from (the latest predictions'), not of an older run
+        assert q.ficha_modelo(connection) == ("m3", "# Ficha m3")
+    (tmp_path / "old").mkdir()
+    with q.conectar(with_predictions(warehouse, tmp_path / "old", PREDICTIONS)) as connection:
+        df, _ = q.riesgo(connection, Filtros())
+        assert df["razones"].isna().all()
+        assert q.ficha_modelo(connection) is None
+
+
 def test_an_empty_predictions_table_falls_back_to_the_heuristic(warehouse, tmp_path):
     with q.conectar(with_predictions(warehouse, tmp_path, [])) as connection:
         df, fuente = q.riesgo(connection, Filtros())

@@ -571,6 +571,17 @@ def test_a_result_whose_acta_is_recorded_after_the_freeze_counts_in_the_next_row
     assert rows == [(46, 0.0, 0.0, 0.0, "1"), (47, 1.0, 1.0, 8.0, "0")]
 
 
+def test_courses_in_progress_are_those_without_a_known_result_at_the_freeze(gold):
+    # late_acta, 46: its course ended 30 June but the acta was recorded 10 August, after the 31 July freeze:
+    # in progress in 46, counted as regularised in 47; 47 has its own course, with no result yet
+    assert feature(gold, "late_acta", "cursadas_en_curso") == {44: 1.0, 45: 1.0, 46: 1.0, 47: 1.0, 48: 1.0, 49: 1.0}
+    assert feature(gold, "late_acta", "cursadas_regularizadas")[47] == 1.0
+    # passive, 44: two annual courses running at the 31 July freeze (their results come in November)
+    assert feature(gold, "passive", "cursadas_en_curso")[44] == 2.0
+    # silent left after 46: nothing in progress later; a course counts only in the rows of its window
+    assert feature(gold, "silent", "cursadas_en_curso") == {44: 1.0, 45: 1.0, 46: 1.0, 47: 0.0, 48: 0.0, 49: 0.0}
+
+
 def test_cumulative_features_look_only_backwards(gold):
     rows = q(
         gold,
@@ -841,7 +852,25 @@ def test_types_follow_the_timeseriesdataset_contract(gold):
     for meta in ("anio_academico", "as_of_date", "label_as_of_date", "abandono", "perdida_regularidad"):
         assert roles[meta] == "meta", meta
     assert roles["egresados_incompletos"] == "meta"
-    assert not [r for r in roles.values() if r.startswith("time_varying_unknown")]
+    # a year of entry is never seen again by a model scoring future cohorts
+    assert roles["cohorte"] == "meta"
+    # what the decoder may see of a later semester is the calendar; the semester's observations are unknown
+    # until its as-of date, so the encoder alone sees them (row t included)
+    origins = dict(q(gold, "SELECT column_name, origen FROM gold.gold_tft_feature_roles"))
+    for column, role in roles.items():
+        if role.startswith("time_varying_known"):
+            assert origins[column] == "calendario", column
+        if role.startswith("time_varying_unknown"):
+            assert origins[column] == "semestre", column
+    assert roles["cuatrimestre"] == "time_varying_known_categoricals"
+    assert roles["semestres_desde_ingreso"] == "time_varying_known_reals"
+    assert roles["asistencia_guarani"] == "time_varying_unknown_reals"
+    assert roles["inscripto_siguiente"] == "time_varying_unknown_categoricals"
+    # every input is named in Spanish for the reasons tutors read, never by its column name
+    described = dict(q(gold, "SELECT column_name, descripcion FROM gold.gold_tft_feature_roles"))
+    inputs = [c for c, r in roles.items() if r.endswith(("categoricals", "reals"))]
+    assert all(described[c] and described[c] != c for c in inputs)
+    assert described["asistencia_guarani"] == "Asistencia registrada en Guaraní (%)"
     assert types["time_idx"] == "INTEGER" and types["target"] == "VARCHAR"
     assert not {"encoder_length", "relative_time_idx"} & set(types)
     for column, role in roles.items():

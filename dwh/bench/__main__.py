@@ -25,6 +25,8 @@ from dwh import devdb
 from dwh.bench.bronze import StageResult, run_bronze_stage, run_floor_stage
 from dwh.bench.layers import run_layer_stage
 from dwh.bench.measure import Measurement, python_module, run_measured
+from dwh.bench.ml import MODELS as ML_MODELS
+from dwh.bench.ml import run_ml_stage
 from dwh.bench.mutate import Delta, mutate
 from dwh.logs import setup_logging
 from dwh.settings import load_config
@@ -177,6 +179,7 @@ def bench_scale(
     work_root: Path,
     timeout: float | None = None,
     profile: str = "realistic",
+    ml: bool = False,
 ) -> ScaleResult:
     cfg = GeneratorConfig(students=students, until=until, shapes=PROFILES[profile])
     prefix = _prefix(students, profile)
@@ -210,6 +213,10 @@ def bench_scale(
     if result.stages[-1].ok:
         log.info("(g) gold build on that silver")
         result.stages.append(run_layer_stage("gold", warehouse, work / "gold.log", timeout))
+        if ml and result.stages[-1].ok:
+            for model in ML_MODELS:
+                log.info("(m) training %s on that gold", model)
+                result.stages.append(run_ml_stage(model, warehouse, work, timeout))
     log.info("mutating the sources: about %.2f%% new and changed rows", delta * 100)
     result.deltas = mutate(load_config(config), delta)
     settle(admin_url, config, vacuum=False)
@@ -244,7 +251,7 @@ def report(results: list[ScaleResult]) -> str:
                 upd = sum(d.updated for d in r.deltas)
                 base = sum(d.table_rows for d in r.deltas)
                 note = f"after {ins:,} new + {upd:,} changed source rows ({(ins + upd) / base:.2%} of those tables)"
-            if s.stage.startswith(("s", "g")) and not note:
+            if s.stage.startswith(("s", "g", "m")) and not note:
                 note = s.detail.get("note", "")
             if s.stage.startswith(("b", "c")) and s.ok:
                 secs = s.detail.get("source_s", {})
@@ -378,6 +385,9 @@ def main(argv: list[str] | None = None) -> int:
         default="realistic",
         help="synthetic profile (default realistic: the shapes of real Guaraní data; simple: none)",
     )
+    parser.add_argument(
+        "--ml", action="store_true", help="after gold, train each model (tree, TFT) alone and measure it"
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write the results as JSON here")
     parser.add_argument(
         "--stage-timeout",
@@ -396,7 +406,15 @@ def main(argv: list[str] | None = None) -> int:
         for n in sorted(args.students):
             results.append(
                 bench_scale(
-                    admin_url, n, args.until, args.only, args.delta, work_root, args.stage_timeout, args.profile
+                    admin_url,
+                    n,
+                    args.until,
+                    args.only,
+                    args.delta,
+                    work_root,
+                    args.stage_timeout,
+                    args.profile,
+                    args.ml,
                 )
             )
             if not args.keep:

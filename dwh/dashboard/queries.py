@@ -99,7 +99,17 @@ COLUMNAS_COMPARACION = (
     "reprobadas",
     "grupo_pequeno",
 )
-COLUMNAS_RIESGO = ("student_key", "cohorte", "propuesta", "sede", "puntaje", "nivel", "anio_academico", "time_idx")
+COLUMNAS_RIESGO = (
+    "student_key",
+    "cohorte",
+    "propuesta",
+    "sede",
+    "puntaje",
+    "nivel",
+    "razones",
+    "anio_academico",
+    "time_idx",
+)
 COLUMNAS_DISTRIBUCION = ("nivel", "estudiantes", "fuente")
 COLUMNAS_RENDIMIENTO = (
     "anio_academico",
@@ -142,6 +152,7 @@ _TIPOS: dict[str, str] = {
     "sede": "object",
     "puntaje": "float64",
     "nivel": "object",
+    "razones": "object",
     "anio_academico": "Int64",
     "time_idx": "Int64",
     "fuente": "object",
@@ -624,9 +635,23 @@ def _riesgo_base(cur: duckdb.DuckDBPyConnection, f: Filtros, anio: int | None) -
             if _existe(cur, "gold", "gold_tft_inference_frame")
             else ""
         )
+        columnas = _columnas(cur, "ml", "predicciones")
+        # the model's top three reasons, each with its signed weight (+ raises the risk); older tables have none
+        razones = (
+            "concat_ws('; ', "
+            + ", ".join(
+                f"CASE WHEN u.razon_{k} IS NOT NULL THEN u.razon_{k} || ' (' || "
+                f"CASE WHEN u.peso_{k} >= 0 THEN '+' ELSE '−' END || printf('%.2f', abs(u.peso_{k})) || ')' END"
+                for k in (1, 2, 3)
+            )
+            + ")"
+            if {"razon_1", "peso_1", "razon_3", "peso_3"} <= columnas
+            else "CAST(NULL AS VARCHAR)"
+        )
+        extra = ", razon_1, peso_1, razon_2, peso_2, razon_3, peso_3" if "razon_1" in columnas else ""
         base = f"""
             WITH ultima AS (
-                SELECT alumno_key, time_idx, probabilidad
+                SELECT alumno_key, time_idx, probabilidad{extra}
                 FROM ml.predicciones
                 WHERE probabilidad IS NOT NULL AND NOT isnan(probabilidad)
                 QUALIFY row_number() OVER (PARTITION BY alumno_key ORDER BY scored_at DESC NULLS LAST,
@@ -639,6 +664,7 @@ def _riesgo_base(cur: duckdb.DuckDBPyConnection, f: Filtros, anio: int | None) -
                    CAST(u.probabilidad AS DOUBLE) AS puntaje,
                    CASE WHEN u.probabilidad >= ? THEN 'alto' WHEN u.probabilidad >= ? THEN 'medio' ELSE 'bajo' END
                        AS nivel,
+                   NULLIF({razones}, '') AS razones,
                    k.anio_academico,
                    CAST(u.time_idx AS INTEGER) AS time_idx
             FROM ultima u
@@ -664,6 +690,7 @@ def _riesgo_base(cur: duckdb.DuckDBPyConnection, f: Filtros, anio: int | None) -
                    CAST(r.risk_score_heuristic AS DOUBLE) AS puntaje,
                    CASE WHEN r.risk_score_heuristic >= ? THEN 'alto'
                         WHEN r.risk_score_heuristic >= ? THEN 'medio' ELSE 'bajo' END AS nivel,
+                   CAST(NULL AS VARCHAR) AS razones,
                    r.anio_academico,
                    CAST(NULL AS INTEGER) AS time_idx
             FROM {_RIESGO_ANUAL} r
@@ -692,8 +719,10 @@ def riesgo(con: duckdb.DuckDBPyConnection, f: Filtros, limite: int | None = 500)
     (default: the latest complete year), for the students with academic activity in it who did not
     graduate in it; nivel 'alto' >= 6, 'medio' >= 3, else 'bajo'.
 
-    Columns: student_key (pseudonymous), cohorte, propuesta, sede, puntaje, nivel, anio_academico (the year
-    the score describes), time_idx (the semester the model scored; <NA> for the heuristic).
+    Columns: student_key (pseudonymous), cohorte, propuesta, sede, puntaje, nivel, razones (the model's top
+    three reasons with their signed weights in the model's units, '+' raising the risk; None for the heuristic
+    or predictions without reasons), anio_academico (the year the score describes), time_idx (the semester
+    the model scored; <NA> for the heuristic).
     Sorted by puntaje descending, then student_key; at most `limite` rows (None = all).
     """
     with con.cursor() as cur:
@@ -705,6 +734,24 @@ def riesgo(con: duckdb.DuckDBPyConnection, f: Filtros, limite: int | None = 500)
             sql += " LIMIT ?"
             params = [*params, max(int(limite), 0)]
         return _frame(cur, sql, params, COLUMNAS_RIESGO), fuente
+
+
+def ficha_modelo(con: duckdb.DuckDBPyConnection) -> tuple[str, str] | None:
+    """(run_id, Markdown) of the model card of the run whose predictions the risk list shows, if any."""
+    with con.cursor() as cur:
+        if not _usa_modelo(cur) or not _existe(cur, "ml", "fichas_modelo"):
+            return None
+        if "run_id" not in _columnas(cur, "ml", "predicciones"):
+            return None
+        fila = cur.execute(
+            """
+            SELECT f.run_id, f.ficha
+            FROM ml.fichas_modelo f
+            JOIN (SELECT run_id FROM ml.predicciones WHERE probabilidad IS NOT NULL
+                  ORDER BY scored_at DESC NULLS LAST LIMIT 1) p USING (run_id)
+            """
+        ).fetchone()
+        return (fila[0], fila[1]) if fila else None
 
 
 def distribucion_riesgo(con: duckdb.DuckDBPyConnection, f: Filtros) -> pd.DataFrame:

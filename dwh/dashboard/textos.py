@@ -87,6 +87,8 @@ COLUMNAS_RIESGO = {
     "nivel": "Nivel",
     "anio_academico": "Año",
 }
+COLUMNA_RAZONES = {"razones": "Razones del modelo (peso: + sube el riesgo)"}
+FICHA_MODELO = "Ficha del modelo (corrida {run_id}): qué predice, con qué datos, qué tan bien y sus límites"
 
 # Cohorts.
 RETENCION_COHORTES = "Retención por cohorte de ingreso"

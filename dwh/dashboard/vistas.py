@@ -7,7 +7,7 @@ from collections.abc import Callable
 import duckdb
 import pandas as pd
 import plotly.graph_objects as go
-from dash import html
+from dash import dcc, html
 from dash.development.base_component import Component
 
 from dwh.dashboard import componentes as c
@@ -269,12 +269,29 @@ def riesgo(con: duckdb.DuckDBPyConnection, f: Filtros) -> list[Component]:
         c.tabla(
             "tabla-riesgo",
             listado,
-            {**t.COLUMNAS_RIESGO, "puntaje": t.PUNTAJE_MODELO if fuente == q.FUENTE_MODELO else t.PUNTAJE_HEURISTICO},
+            {
+                **t.COLUMNAS_RIESGO,
+                "puntaje": t.PUNTAJE_MODELO if fuente == q.FUENTE_MODELO else t.PUNTAJE_HEURISTICO,
+                **(t.COLUMNA_RAZONES if listado["razones"].notna().any() else {}),
+            },
             sort_action="native",
             page_size=20,
         ),
         c.boton_csv("listado_riesgo"),
+        ficha_modelo(con),
     ]
+
+
+def ficha_modelo(con: duckdb.DuckDBPyConnection) -> Component | None:
+    """The model card of the run the list comes from, folded under a link-like summary."""
+    ficha = q.ficha_modelo(con)
+    if ficha is None:
+        return None
+    run_id, texto = ficha
+    return html.Details(
+        [html.Summary(t.FICHA_MODELO.format(run_id=run_id)), dcc.Markdown(texto, id="ficha-modelo-texto")],
+        id="ficha-modelo",
+    )
 
 
 # --- performance per semester ------------------------------------------------------------------------------

@@ -1,1 +1,1 @@
-"""Machine learning on the feature store: a Temporal Fusion Transformer and a gradient-boosting baseline."""
+"""Dropout models on the feature store: a LightGBM tree and a Temporal Fusion Transformer, evaluated honestly."""

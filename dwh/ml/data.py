@@ -1,4 +1,4 @@
-"""Read the training and inference frames and their roles from the published warehouse; split by time."""
+"""Read the feature store from the published warehouse: the labelled rows, the rows to score, their roles."""
 
 from __future__ import annotations
 
@@ -8,32 +8,21 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from dwh.ml.model import Inputs
 from dwh.ops.publish import published_path
 from dwh.settings import warehouse_path
-
-INPUT_ROLES = (
-    "static_categoricals",
-    "static_reals",
-    "time_varying_known_categoricals",
-    "time_varying_known_reals",
-    "time_varying_unknown_categoricals",
-    "time_varying_unknown_reals",
-)
 
 
 @dataclass
 class Frames:
     training: pd.DataFrame
-    roles: dict[str, list[str]]
-    horizon: int
+    inputs: Inputs
+    # origen of every column (ingreso, calendario, semestre; None for keys, target and meta)
+    origins: dict[str, str | None]
 
     @property
-    def features(self) -> list[str]:
-        return [c for role in INPUT_ROLES for c in self.roles.get(role, [])]
-
-    @property
-    def categoricals(self) -> list[str]:
-        return [c for role in INPUT_ROLES if role.endswith("categoricals") for c in self.roles.get(role, [])]
+    def horizon(self) -> int:
+        return self.inputs.horizon
 
 
 def default_source() -> Path:
@@ -41,50 +30,58 @@ def default_source() -> Path:
     return published_path(warehouse_path())
 
 
-def read_roles(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
+def _connect(path: Path) -> duckdb.DuckDBPyConnection:
+    if not path.is_file():
+        raise FileNotFoundError(f"no published warehouse at {path}: run python -m dwh.main first")
+    con = duckdb.connect(str(path), read_only=True)
+    missing = [
+        t
+        for t in ("gold_tft_training_dataset", "gold_tft_feature_roles", "gold_tft_inference_frame")
+        if not con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'gold' AND table_name = ?", [t]
+        ).fetchone()[0]
+    ]
+    if missing:
+        con.close()
+        raise FileNotFoundError(
+            f"{path} has no {', '.join('gold.' + t for t in missing)}: the labels were not built "
+            "(see the last python -m dwh.main run: gold_tft_label_sources says why)"
+        )
+    return con
+
+
+def _inputs(con: duckdb.DuckDBPyConnection) -> tuple[Inputs, dict[str, str | None]]:
     roles: dict[str, list[str]] = {}
-    rows = con.execute("SELECT column_name, tft_role FROM gold.gold_tft_feature_roles ORDER BY posicion").fetchall()
-    for column, role in rows:
+    descriptions: dict[str, str] = {}
+    origins: dict[str, str | None] = {}
+    rows = con.execute(
+        "SELECT column_name, tft_role, origen, descripcion FROM gold.gold_tft_feature_roles ORDER BY posicion"
+    ).fetchall()
+    for column, role, origin, description in rows:
         roles.setdefault(role, []).append(column)
-    return roles
+        origins[column] = origin
+        if description:
+            descriptions[column] = description
+    calendar = con.execute("SELECT * FROM gold.gold_tft_known_future ORDER BY time_idx").df()
+    horizon = con.execute(
+        "SELECT CAST(valor AS INTEGER) FROM gold.seed_label_params WHERE nombre = 'horizonte_semestres'"
+    ).fetchone()[0]
+    return Inputs(roles, descriptions, calendar, int(horizon)), origins
 
 
 def read_frames(path: Path) -> Frames:
-    if not path.is_file():
-        raise FileNotFoundError(f"no published warehouse at {path}: run python -m dwh.main first")
-    with duckdb.connect(str(path), read_only=True) as con:
+    with _connect(path) as con:
         training = con.execute("SELECT * FROM gold.gold_tft_training_dataset ORDER BY alumno_key, time_idx").df()
-        roles = read_roles(con)
-        horizon = con.execute(
-            "SELECT CAST(valor AS INTEGER) FROM gold.seed_label_params WHERE nombre = 'horizonte_semestres'"
-        ).fetchone()[0]
-    return Frames(training, roles, int(horizon))
+        inputs, origins = _inputs(con)
+    if training.empty:
+        raise ValueError(f"{path}: gold.gold_tft_training_dataset is empty: no labelled semester yet")
+    return Frames(training, inputs, origins)
 
 
 def read_inference(path: Path) -> pd.DataFrame:
-    with duckdb.connect(str(path), read_only=True) as con:
-        return con.execute("SELECT * FROM gold.gold_tft_inference_frame ORDER BY alumno_key, time_idx").df()
-
-
-@dataclass
-class Split:
-    cutoff: int  # last semester whose labels training may know
-    validation_from: int  # first predicted semester of the held-out future
-    train_mask: pd.Series
-    validation_mask: pd.Series
-
-
-def leave_future_out(frame: pd.DataFrame, horizon: int, validation_semesters: int = 2) -> Split:
-    """Validate on the last `validation_semesters` labelled semesters; train on rows whose labels were
-    known before them: a row t's label is known at t + horizon, so training stops `horizon` semesters
-    before the first validated one (the embargo)."""
-    last = int(frame["time_idx"].max())
-    validation_from = last - validation_semesters + 1
-    cutoff = validation_from - 1
-    train = frame["time_idx"] <= cutoff - horizon
-    validation = frame["time_idx"] >= validation_from
-    if not train.any() or not validation.any():
-        raise ValueError(
-            f"not enough history for a leave-future-out split (semesters {frame['time_idx'].min()}..{last})"
-        )
-    return Split(cutoff, validation_from, train, validation)
+    """The students at risk now: the rows each was in the risk set at (a returner's time away is context
+    the training rows never had, so it is left out), ordered by student and semester."""
+    with _connect(path) as con:
+        return con.execute(
+            "SELECT * FROM gold.gold_tft_inference_frame WHERE en_riesgo ORDER BY alumno_key, time_idx"
+        ).df()

@@ -7,6 +7,9 @@ leaves the rest of the simulation, and its output, exactly as it was.
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
+
 import numpy as np
 
 from dwh.synthetic import catalogs
@@ -137,20 +140,24 @@ def certificate_days(world) -> np.ndarray:
     return np.where(grad >= 0, grad + 20, -1)
 
 
-def after_simulation(world, finished_annual: list[np.ndarray]) -> None:
+def after_simulation(
+    world, finished_annual: list[np.ndarray], streams: Callable[[str], np.random.Generator] | None = None
+) -> None:
     """Shapes decided once the history is known: who quit an annual course, when certificates and bajas
-    were recorded, and what a migration from an older system left out."""
+    were recorded, and what a migration from an older system left out. `streams` gives each shape's random
+    stream (default: the source's own, stream(cfg, index, shape))."""
     cfg, shapes = world.config, world.config.shapes
+    draw = streams or (lambda shape: stream(cfg, world.index, shape))
     st = world.students
     st["last_exam_day"] = st["graduation_day"].copy()
     if "annual" in world.cursadas:
-        _annual_quits(world, finished_annual, stream(cfg, world.index, "annual_courses"))
+        _annual_quits(world, finished_annual, draw("annual_courses"))
     if shapes.readmissions:
-        _readmit_after_the_loss(world, stream(cfg, world.index, "readmissions"))
+        _readmit_after_the_loss(world, draw("readmissions"))
     if shapes.late_certificates:
-        _late_certificates(world, stream(cfg, world.index, "late_certificates"))
+        _late_certificates(world, draw("late_certificates"))
     if shapes.late_bajas:
-        _late_bajas(world, stream(cfg, world.index, "late_bajas"))
+        _late_bajas(world, draw("late_bajas"))
     if world.config.detail_from is not None:
         _migrate(world)
 
@@ -166,10 +173,9 @@ def _annual_quits(world, finished: list[np.ndarray], srng: np.random.Generator) 
     still_running = c["sem"][started] >= cfg.n_semesters - 1
     quit_rows = started[~np.isin(started, applied) & ~still_running]
     year = cfg.first_year + c["sem"][quit_rows] // 2
-    quit_day = np.array([_day(semester_start(1, int(y))) for y in year], dtype=np.int64)
-    quit_day = quit_day + srng.integers(0, 46, quit_rows.size)
-    first = np.array([_day(annual_class_period(int(y))[0]) for y in year], dtype=np.int64)
-    last = np.array([_day(annual_class_period(int(y))[1]) for y in year], dtype=np.int64)
+    quit_day = _per_year(year, lambda y: semester_start(1, y)) + srng.integers(0, 46, quit_rows.size)
+    first = _per_year(year, lambda y: annual_class_period(y)[0])
+    last = _per_year(year, lambda y: annual_class_period(y)[1])
     before = (class_days(first, last, np.full(quit_rows.size, ANNUAL_CLASSES)) < quit_day[:, None]).sum(axis=1)
     c["result"] = c["result"].copy()
     c["result"][quit_rows] = "U"
@@ -183,6 +189,12 @@ def _annual_quits(world, finished: list[np.ndarray], srng: np.random.Generator) 
     c["annual_quit"] = c["quit_day"] >= 0
 
 
+def _per_year(year: np.ndarray, day_of: Callable[[int], dt.date]) -> np.ndarray:
+    """The day number of day_of(y) for each academic year y (one call per distinct year)."""
+    distinct, inverse = np.unique(year, return_inverse=True)
+    return np.array([_day(day_of(int(y))) for y in distinct], dtype=np.int64)[inverse.ravel()]
+
+
 def _readmit_after_the_loss(world, srng: np.random.Generator) -> None:
     """A stop-out who returns in March loses regularity at that April's control: the readmission (and its
     status record) then follows the loss by one to four weeks, as a new application must."""
@@ -192,7 +204,13 @@ def _readmit_after_the_loss(world, srng: np.random.Generator) -> None:
     loss_day: dict[int, list[int]] = {}
     for stu, day in zip(p["stu"].tolist(), p["day"].tolist()):
         loss_day.setdefault(stu, []).append(day)
-    reincorporation = status["motivo"] == catalogs.MOTIVOS_CALIDAD["reincorporacion"]
+    # The reincorporation status rows by (student, time), kept current as they move.
+    reincorporation = np.flatnonzero(status["motivo"] == catalogs.MOTIVOS_CALIDAD["reincorporacion"])
+    rows_at: dict[tuple[int, int], list[int]] = {}
+    for row, stu, time in zip(
+        reincorporation.tolist(), status["stu"][reincorporation].tolist(), status["time"][reincorporation].tolist()
+    ):
+        rows_at.setdefault((stu, time), []).append(row)
     for i, (stu, time) in enumerate(zip(r["stu"].tolist(), r["time"].tolist())):
         day = time // 86400
         later = [d for d in loss_day.get(stu, []) if day <= d <= day + 120]
@@ -200,7 +218,9 @@ def _readmit_after_the_loss(world, srng: np.random.Generator) -> None:
             continue
         moved = (max(later) + int(srng.integers(7, 29))) * 86400 + time % 86400
         r["time"][i] = moved
-        status["time"][reincorporation & (status["stu"] == stu) & (status["time"] == time)] = moved
+        rows = rows_at.pop((stu, time), [])
+        status["time"][rows] = moved
+        rows_at.setdefault((stu, moved), []).extend(rows)
 
 
 def _late_certificates(world, srng: np.random.Generator) -> None:

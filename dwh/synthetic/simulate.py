@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -22,7 +23,17 @@ from dwh.synthetic.params import (
 )
 
 EPOCH = dt.date(1970, 1, 1)
-__all__ = ["ACTIVE", "DROPPED", "GRADUATED", "NOT_ENTERED", "PAUSED", "SourceWorld", "day_number", "simulate_source"]
+__all__ = [
+    "ACTIVE",
+    "DROPPED",
+    "GRADUATED",
+    "NOT_ENTERED",
+    "PAUSED",
+    "Simulation",
+    "SourceWorld",
+    "day_number",
+    "simulate_source",
+]
 
 
 def day_number(day: dt.date) -> int:
@@ -134,104 +145,153 @@ def _site_weights(n_sites: int) -> np.ndarray:
 
 def simulate_source(cfg: GeneratorConfig, index: int, n: int) -> SourceWorld:
     """Run the cuatrimestre loop for one source and return its event arrays."""
-    rng = np.random.default_rng([cfg.seed, index])
-    fac = catalogs.FACULTADES[index]
-    st = _draw_students(cfg, n, rng, len(fac["propuestas"]), len(fac["sedes"]))
-    until = day_number(cfg.until)
-    entry_sem = 2 * (st["cohort"] - cfg.first_year)
-    # Census re-survey two to four cuatrimestres after entry; some start working then.
-    resurvey_sem = np.where(st["resurvey"], entry_sem + rng.integers(2, 5, n), -1)
-    starts_work = st["resurvey"] & ~st["works"] & (rng.random(n) < 0.45)
-    if cfg.shapes.census_updates:
-        # Each shape draws from its own stream, so the simple profile's draws (and bytes) never change.
-        rng_census = shapes.stream(cfg, index, "census_updates")
-        resurvey_sem = shapes.census_in_place(st, starts_work, entry_sem, resurvey_sem, rng_census)
-    if cfg.shapes.second_careers:
-        shapes.pair_second_careers(cfg, st, len(fac["propuestas"]), shapes.stream(cfg, index, "second_careers"))
-    annual = annual_subjects() if cfg.shapes.annual_courses else None
-    in_progress = np.zeros((n, SUBJECTS_PER_PLAN), dtype=bool)
-    started_annual: tuple[np.ndarray, ...] | None = None
-    finished_annual: list[np.ndarray] = []
-
-    state = np.full(n, NOT_ENTERED)
-    resume_at = np.full(n, -1)
-    leave_mode = np.zeros(n, dtype=np.int8)  # 1 = enrols then abandons this cuatrimestre
-    regular = np.ones(n, dtype=bool)  # holds regularity (no unresolved pérdida)
-    regularized = np.zeros((n, SUBJECTS_PER_PLAN), dtype=bool)
-    approved = np.zeros((n, SUBJECTS_PER_PLAN), dtype=bool)
-    approved_year = np.zeros(n, dtype=int)
-    next_hazard = np.zeros(n)
-    dropout_sem = np.full(n, -1)
-    graduation_day = np.full(n, -1)
-    readmissions = np.zeros(n, dtype=int)
-    # Each student's state at the end of every cuatrimestre (for truth read at a snapshot); no draws.
-    state_by_sem = np.zeros((n, cfg.n_semesters), dtype=np.int8)
-
-    cursadas, exams, reins, status, perdidas, truth, readmits = (Events() for _ in range(7))
-    status.add(
-        stu=np.arange(n),
-        time=_entry_times(cfg, st["cohort"], rng),
-        calidad=np.full(n, "A"),
-        motivo=np.full(n, catalogs.MOTIVOS_CALIDAD["ingreso"]),
-    )
-
+    sim = Simulation(cfg, index, n)
     for sem in range(cfg.n_semesters):
+        sim.step(sem)
+    return sim.finish()
+
+
+# A simulation's per-student state, tiled by Simulation.replicate (st, the static draws, is tiled too).
+PER_STUDENT = (
+    "entry_sem",
+    "resurvey_sem",
+    "starts_work",
+    "in_progress",
+    "state",
+    "resume_at",
+    "leave_mode",
+    "regular",
+    "regularized",
+    "approved",
+    "approved_year",
+    "next_hazard",
+    "dropout_sem",
+    "graduation_day",
+    "readmissions",
+    "state_by_sem",
+)
+EVENT_KINDS = ("cursadas", "exams", "reins", "status", "perdidas", "truth", "readmits")
+
+
+class Simulation:
+    """The cuatrimestre loop of one source, one semester at a time.
+
+    __init__ makes the static draws and the initial state, step(sem) runs one cuatrimestre and finish() turns
+    the events into the SourceWorld. Between steps the whole state is the attributes named in PER_STUDENT,
+    st, started_annual and rng, so replicate() can tile it and step a future from it (dwh.synthetic.futures).
+    """
+
+    def __init__(self, cfg: GeneratorConfig, index: int, n: int) -> None:
+        self.cfg, self.index, self.n = cfg, index, n
+        self.streams: Callable[[str], np.random.Generator] | None = None
+        rng = self.rng = np.random.default_rng([cfg.seed, index])
+        fac = catalogs.FACULTADES[index]
+        st = self.st = _draw_students(cfg, n, rng, len(fac["propuestas"]), len(fac["sedes"]))
+        entry_sem = self.entry_sem = 2 * (st["cohort"] - cfg.first_year)
+        # Census re-survey two to four cuatrimestres after entry; some start working then.
+        resurvey_sem = np.where(st["resurvey"], entry_sem + rng.integers(2, 5, n), -1)
+        self.starts_work = st["resurvey"] & ~st["works"] & (rng.random(n) < 0.45)
+        if cfg.shapes.census_updates:
+            # Each shape draws from its own stream, so the simple profile's draws (and bytes) never change.
+            rng_census = shapes.stream(cfg, index, "census_updates")
+            resurvey_sem = shapes.census_in_place(st, self.starts_work, entry_sem, resurvey_sem, rng_census)
+        self.resurvey_sem = resurvey_sem
+        if cfg.shapes.second_careers:
+            shapes.pair_second_careers(cfg, st, len(fac["propuestas"]), shapes.stream(cfg, index, "second_careers"))
+        self.annual = annual_subjects() if cfg.shapes.annual_courses else None
+        self.in_progress = np.zeros((n, SUBJECTS_PER_PLAN), dtype=bool)
+        self.started_annual: tuple[np.ndarray, ...] | None = None
+        self.finished_annual: list[np.ndarray] = []
+
+        self.state = np.full(n, NOT_ENTERED)
+        self.resume_at = np.full(n, -1)
+        self.leave_mode = np.zeros(n, dtype=np.int8)  # 1 = enrols then abandons this cuatrimestre
+        self.regular = np.ones(n, dtype=bool)  # holds regularity (no unresolved pérdida)
+        self.regularized = np.zeros((n, SUBJECTS_PER_PLAN), dtype=bool)
+        self.approved = np.zeros((n, SUBJECTS_PER_PLAN), dtype=bool)
+        self.approved_year = np.zeros(n, dtype=int)
+        self.next_hazard = np.zeros(n)
+        self.dropout_sem = np.full(n, -1)
+        self.graduation_day = np.full(n, -1)
+        self.readmissions = np.zeros(n, dtype=int)
+        # Each student's state at the end of every cuatrimestre (for truth read at a snapshot); no draws.
+        self.state_by_sem = np.zeros((n, cfg.n_semesters), dtype=np.int8)
+
+        self.cursadas, self.exams, self.reins, self.status, self.perdidas, self.truth, self.readmits = (
+            Events() for _ in EVENT_KINDS
+        )
+        self.status.add(
+            stu=np.arange(n),
+            time=_entry_times(cfg, st["cohort"], rng),
+            calidad=np.full(n, "A"),
+            motivo=np.full(n, catalogs.MOTIVOS_CALIDAD["ingreso"]),
+        )
+
+    def step(self, sem: int) -> None:
+        """One cuatrimestre: annual control, returns, leaving, courses, exams, graduations, next hazard."""
+        cfg, rng, st, n = self.cfg, self.rng, self.st, self.n
+        state, regular, entry_sem, leave_mode = self.state, self.regular, self.entry_sem, self.leave_mode
+        regularized, approved, cursadas = self.regularized, self.approved, self.cursadas
         year = cfg.first_year + sem // 2
         first_of_year = sem % 2 == 0
         if first_of_year and sem >= 2:
-            _annual_control(cfg, sem, state, regular, approved_year, entry_sem, rng, status, perdidas)
-            approved_year[:] = 0
+            _annual_control(cfg, sem, state, regular, self.approved_year, entry_sem, rng, self.status, self.perdidas)
+            self.approved_year[:] = 0
         state[(entry_sem == sem)] = ACTIVE
-        returning = (state == PAUSED) & (resume_at == sem)
+        returning = (state == PAUSED) & (self.resume_at == sem)
         state[returning] = ACTIVE
-        _reincorporate(sem, cfg, returning & ~regular, rng, status, readmissions, readmits)
+        _reincorporate(sem, cfg, returning & ~regular, rng, self.status, self.readmissions, self.readmits)
         regular[returning] = True
 
         # Continuing students decide whether they stay, using last cuatrimestre's hazard.
         continuing = (state == ACTIVE) & (entry_sem < sem) & ~returning
-        leaving = continuing & (rng.random(n) < next_hazard)
+        leaving = continuing & (rng.random(n) < self.next_hazard)
         stopout = leaving & (rng.random(n) < 0.25)
         abandon_now = leaving & (rng.random(n) < 0.4)
         leave_mode[:] = 0
         leave_mode[abandon_now] = 1
         gone_before = leaving & ~abandon_now
-        _leave(gone_before, stopout, sem, state, resume_at, dropout_sem, rng, offset=0)
+        _leave(gone_before, stopout, sem, state, self.resume_at, self.dropout_sem, rng, offset=0)
 
         active = np.flatnonzero(state == ACTIVE)
-        z_now = st["z"] + 0.5 * (starts_work & (resurvey_sem >= 0) & (sem >= resurvey_sem))
+        z_now = st["z"] + 0.5 * (self.starts_work & (self.resurvey_sem >= 0) & (sem >= self.resurvey_sem))
         if first_of_year:
             reentry = active[(entry_sem[active] < sem)]
-            _reinscribe(reentry, year, rng, reins, early=True)
+            _reinscribe(reentry, year, rng, self.reins, early=True)
         elif returning.any():
-            _reinscribe(np.flatnonzero(returning), year, rng, reins, early=False)
+            _reinscribe(np.flatnonzero(returning), year, rng, self.reins, early=False)
 
         approved_before = approved.sum(axis=1)
         rows_before = sum(part.size for part in cursadas.columns.get("stu", []))
         att_mean = _cursar(
-            cfg, sem, active, st, z_now, leave_mode, regularized, approved, rng, cursadas, annual, in_progress
+            cfg, sem, active, st, z_now, leave_mode, regularized, approved, rng, cursadas, self.annual, self.in_progress
         )
-        if annual is not None:
-            if started_annual is not None:
-                finished_annual.append(
-                    shapes.finish_annual(started_annual, state, leave_mode, regularized, approved, in_progress)
+        if self.annual is not None:
+            if self.started_annual is not None:
+                self.finished_annual.append(
+                    shapes.finish_annual(
+                        self.started_annual, state, leave_mode, regularized, approved, self.in_progress
+                    )
                 )
-            started_annual = shapes.started_annual(cursadas, sem, rows_before) if sem % 2 == 0 else None
-        _rendir(cfg, sem, active[leave_mode[active] == 0], st, z_now, regularized, approved, rng, exams)
+            self.started_annual = shapes.started_annual(cursadas, sem, rows_before) if sem % 2 == 0 else None
+        _rendir(cfg, sem, active[leave_mode[active] == 0], st, z_now, regularized, approved, rng, self.exams)
         gained = approved.sum(axis=1) - approved_before
-        approved_year += gained
+        self.approved_year += gained
 
         graduates = active[approved[active].all(axis=1)]
         state[graduates] = GRADUATED
-        graduation_day[graduates] = day_number(exam_turns(sem, cfg.first_year)[-1])
-        status.add(
+        self.graduation_day[graduates] = day_number(exam_turns(sem, cfg.first_year)[-1])
+        self.status.add(
             stu=graduates,
-            time=_day_times(graduation_day[graduates] + 20, rng),
+            time=_day_times(self.graduation_day[graduates] + 20, rng),
             calidad=np.full(graduates.size, "P"),
             motivo=np.full(graduates.size, catalogs.MOTIVOS_CALIDAD["egreso"]),
         )
 
         abandoners = active[(leave_mode[active] == 1) & (state[active] == ACTIVE)]
-        _leave(abandoners, stopout[abandoners], sem, state, resume_at, dropout_sem, rng, offset=1, subset=True)
+        _leave(
+            abandoners, stopout[abandoners], sem, state, self.resume_at, self.dropout_sem, rng, offset=1, subset=True
+        )
 
         still = active[state[active] == ACTIVE]
         in_career = sem - entry_sem[still]
@@ -246,38 +306,82 @@ def simulate_source(cfg: GeneratorConfig, index: int, n: int) -> SourceWorld:
             + 0.7 * (in_career < 2)
             + 0.3 * (in_career < 4)
         )
-        next_hazard[:] = 0.0
-        next_hazard[still] = sigmoid(logit)
-        truth.add(stu=still, sem=np.full(still.size, sem), hazard=next_hazard[still], z=z_now[still])
-        state_by_sem[:, sem] = state
+        self.next_hazard[:] = 0.0
+        self.next_hazard[still] = sigmoid(logit)
+        self.truth.add(stu=still, sem=np.full(still.size, sem), hazard=self.next_hazard[still], z=z_now[still])
+        if sem < self.state_by_sem.shape[1]:
+            self.state_by_sem[:, sem] = state
 
-    st.update(
-        state=state,
-        regular=regular,
-        dropout_sem=dropout_sem,
-        graduation_day=graduation_day,
-        readmissions=readmissions,
-        entry_sem=entry_sem,
-        resurvey_sem=resurvey_sem,
-        starts_work=starts_work,
-        state_by_sem=state_by_sem,
-    )
-    world = SourceWorld(
-        index,
-        cfg,
-        st,
-        cursadas.frame(),
-        exams.frame(),
-        reins.frame(),
-        status.frame(),
-        perdidas.frame(),
-        {},
-        truth.frame(),
-        readmits.frame() if readmits.columns else {"stu": np.empty(0, int), "time": np.empty(0, np.int64)},
-    )
-    shapes.after_simulation(world, finished_annual)
-    _cut_at(world, until)
-    return world
+    def replicate(self, who: np.ndarray, copies: int, rng: np.random.Generator | None) -> Simulation:
+        """A simulation of `copies` replicas of the students `who` (replica r of who[i] is student r * who.size +
+        i) in this one's state, with its own random stream and no events yet but the annual courses under way."""
+        twin = object.__new__(Simulation)
+        twin.cfg, twin.index, twin.n, twin.rng = self.cfg, self.index, who.size * copies, rng
+        twin.streams = None
+        twin.st = {name: _tile(values[who], copies) for name, values in self.st.items()}
+        for name in PER_STUDENT:
+            setattr(twin, name, _tile(getattr(self, name)[who], copies))
+        twin.annual = self.annual
+        twin.finished_annual = []
+        twin.cursadas, twin.exams, twin.reins, twin.status, twin.perdidas, twin.truth, twin.readmits = (
+            Events() for _ in EVENT_KINDS
+        )
+        twin.started_annual = None
+        if self.started_annual is not None:
+            # The annual courses begun last cuatrimestre finish (or are left) in the twin's next one.
+            rows, stu, subj, result = self.started_annual
+            parts = self.cursadas.columns
+            last = parts["stu"][-1]
+            local = rows - (sum(part.size for part in parts["stu"]) - last.size)
+            position = np.full(self.n, -1)
+            position[who] = np.arange(who.size)
+            keep = position[stu] >= 0
+            take = np.tile(local[keep], copies)
+            new_stu = (position[stu[keep]][None, :] + who.size * np.arange(copies)[:, None]).ravel()
+            columns = {name: values[-1][take] for name, values in parts.items()}
+            columns["stu"] = new_stu
+            twin.cursadas.add(**columns)
+            twin.started_annual = (np.arange(take.size), new_stu, columns["subj"], columns["result"])
+        return twin
+
+    def finish(self, cut: bool = True) -> SourceWorld:
+        """The SourceWorld of the steps run, with the shapes decided afterwards; `cut` drops what `until` cannot
+        know."""
+        st = self.st
+        st.update(
+            state=self.state,
+            regular=self.regular,
+            dropout_sem=self.dropout_sem,
+            graduation_day=self.graduation_day,
+            readmissions=self.readmissions,
+            entry_sem=self.entry_sem,
+            resurvey_sem=self.resurvey_sem,
+            starts_work=self.starts_work,
+            state_by_sem=self.state_by_sem,
+        )
+        world = SourceWorld(
+            self.index,
+            self.cfg,
+            st,
+            self.cursadas.frame(),
+            self.exams.frame(),
+            self.reins.frame(),
+            self.status.frame(),
+            self.perdidas.frame(),
+            {},
+            self.truth.frame(),
+            self.readmits.frame()
+            if self.readmits.columns
+            else {"stu": np.empty(0, int), "time": np.empty(0, np.int64)},
+        )
+        shapes.after_simulation(world, self.finished_annual, self.streams)
+        if cut:
+            _cut_at(world, day_number(self.cfg.until))
+        return world
+
+
+def _tile(values: np.ndarray, copies: int) -> np.ndarray:
+    return np.tile(values, (copies,) + (1,) * (values.ndim - 1))
 
 
 def _entry_times(cfg: GeneratorConfig, cohort: np.ndarray, rng: np.random.Generator) -> np.ndarray:

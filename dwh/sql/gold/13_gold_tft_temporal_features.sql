@@ -21,9 +21,12 @@
 -- cancellations (an inscription's estado B has no date) (GOLD_RULES.md). Cumulative columns look only
 -- backwards. inscripto_siguiente: by as_of_date the student had enrolled in a course of a later semester;
 -- inscripcion_siguiente_abierta: someone in the source had (the enrolment for next semester had opened).
+-- cursadas_en_curso: courses running in the row's window whose result Guaraní did not have by as_of_date.
 CREATE OR REPLACE TABLE gold.gold_tft_temporal_features AS
 WITH cal AS (
-    SELECT time_idx, as_of_date, cerrado FROM gold.gold_tft_known_future
+    SELECT time_idx, as_of_date, cerrado,
+           COALESCE(lag(as_of_date) OVER (ORDER BY time_idx), DATE '1900-01-01') AS as_of_anterior
+    FROM gold.gold_tft_known_future
 ),
 cursadas AS (
     SELECT e.student_key, k.time_idx,
@@ -49,6 +52,18 @@ resultados_cursada AS (
     FROM silver.fact_course_enrollment e
     ASOF JOIN cal k ON COALESCE(e.fecha_conocido_resultado, e.fecha_resultado) <= k.as_of_date
     WHERE e.fecha_resultado IS NOT NULL
+    GROUP BY ALL
+),
+en_curso AS (
+    -- courses running in the row's window whose result was not known by its as-of date: classes still
+    -- going (an annual course in July) or an acta not yet closed
+    SELECT e.student_key, k.time_idx, count(*) AS cursadas_en_curso
+    FROM silver.fact_course_enrollment e
+    JOIN cal k
+      ON CAST(e.fecha_inscripcion AS DATE) <= k.as_of_date
+     AND e.periodo_inicio <= k.as_of_date
+     AND COALESCE(e.fin_dictado, e.periodo_inicio) > k.as_of_anterior
+     AND (e.fecha_resultado IS NULL OR COALESCE(e.fecha_conocido_resultado, e.fecha_resultado) > k.as_of_date)
     GROUP BY ALL
 ),
 inscripciones_examen AS (
@@ -141,6 +156,7 @@ semestre AS (
            CAST(COALESCE(rc.cursadas_regularizadas, 0) AS DOUBLE) AS cursadas_regularizadas,
            CAST(COALESCE(rc.cursadas_desaprobadas, 0) AS DOUBLE)  AS cursadas_desaprobadas,
            CAST(COALESCE(rc.cursadas_libres, 0) AS DOUBLE)        AS cursadas_libres,
+           CAST(COALESCE(ec.cursadas_en_curso, 0) AS DOUBLE)      AS cursadas_en_curso,
            CAST(COALESCE(ie.examenes_inscriptos, 0) AS DOUBLE)    AS examenes_inscriptos,
            CAST(COALESCE(r.examenes_aprobados, 0) AS DOUBLE)      AS examenes_aprobados,
            CAST(COALESCE(r.examenes_reprobados, 0) AS DOUBLE)     AS examenes_reprobados,
@@ -170,6 +186,7 @@ semestre AS (
     FROM spine sp
     LEFT JOIN cursadas c ON c.student_key = sp.alumno_key AND c.time_idx = sp.time_idx
     LEFT JOIN apertura ap ON ap.source_db = sp.source_db AND ap.time_idx = sp.time_idx
+    LEFT JOIN en_curso ec ON ec.student_key = sp.alumno_key AND ec.time_idx = sp.time_idx
     LEFT JOIN resultados_cursada rc ON rc.student_key = sp.alumno_key AND rc.time_idx = sp.time_idx
     LEFT JOIN inscripciones_examen ie ON ie.student_key = sp.alumno_key AND ie.time_idx = sp.time_idx
     LEFT JOIN resultados r ON r.student_key = sp.alumno_key AND r.time_idx = sp.time_idx
@@ -187,7 +204,7 @@ SELECT alumno_key,
        time_idx,
        as_of_date,
        CAST(time_idx - time_idx_ingreso AS DOUBLE)                         AS semestres_desde_ingreso,
-       cursadas_inscriptas, cursadas_regularizadas, cursadas_desaprobadas, cursadas_libres,
+       cursadas_inscriptas, cursadas_regularizadas, cursadas_desaprobadas, cursadas_libres, cursadas_en_curso,
        examenes_inscriptos, examenes_aprobados, examenes_reprobados, examenes_ausentes,
        promedio_notas, promedio_notas_missing, creditos_obtenidos, reinscripto,
        inscripto_siguiente, inscripcion_siguiente_abierta,
