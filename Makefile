@@ -28,7 +28,7 @@ demo: venv
 	$(VPY) -m dwh.demo
 
 dashboard: venv
-	$(VPY) -m dwh.dashboard
+	DWH_CONFIG=$${DWH_CONFIG:-dwh/data/demo_config.py} $(VPY) -m dwh.dashboard
 
 devdb-start: venv
 	$(VPY) -m dwh.devdb start

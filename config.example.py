@@ -35,3 +35,16 @@ SOURCE_DATABASES = [
     {"name": "guarani_b", "conn_string": "env:DWH_DEMO_GUARANI_B_URL", "kind": "guarani"},
     {"name": "moodle", "conn_string": "env:DWH_DEMO_MOODLE_URL", "kind": "moodle"},
 ]
+
+# The dashboard's users (python -m dwh.dashboard refuses to start without them; see
+# dwh/docs/DASHBOARD_ACCESS.md). Make each entry with
+#   python -m dwh.dashboard usuarios agregar --usuario ana --rol tutor --propuesta "Abogacía" --sede "Sede Centro"
+# and paste the line it prints. rol: direccion (aggregates, no names), tutor (the identified list of their
+# propuestas and sedes, by the names the dashboard shows; ["*"] = all) or admin (users and data status).
+#
+# DASHBOARD_USERS = [
+#     {"usuario": "ana", "hash": "$argon2id$v=19$...", "rol": "tutor",
+#      "propuestas": ["Abogacía"], "sedes": ["Sede Centro"]},
+# ]
+# DASHBOARD_PROXIES = 1                 # behind one reverse proxy (nginx with TLS): trust its X-Forwarded-*
+# DASHBOARD_TRUST_REMOTE_USER = False   # True: the proxy's SSO passes the user in the Remote-User header

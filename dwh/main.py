@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 
 from dwh.logs import setup_logging
-from dwh.ops import freshness
+from dwh.ops import freshness, keys
 from dwh.ops.lock import LockHeld, warehouse_lock
 from dwh.ops.publish import publish, published_path
 from dwh.ops.runlog import RunLog
@@ -47,8 +47,12 @@ environment:
   DWH_LAG_DAYS_<TABLE>        look-back window of an incremental bronze table, in days
   DLT__EXTRACT__WORKERS, DLT__NORMALIZE__WORKERS, DLT__LOAD__WORKERS   dlt workers per stage (default 1)
   DWH_SEEDS_DIR               directory whose silver/*.csv and gold/*.csv replace the shipped seeds
-  DWH_HASH_SALT               salt of pseudonymous hashes (default: generated once, kept in the warehouse)
+  DWH_KEY_FILE                the secret of the pseudonymous person keys (default <name>.key beside the
+                              warehouse; created once, mode 0400: back it up)
+  DWH_HASH_SALT               tests only: derive that secret from this text instead of the key file
   DWH_TIMEZONE                time zone of local days (default America/Argentina/Buenos_Aires)
+  DWH_APP_DB                  application database of interventions and audit: SQLite path or URL, PostgreSQL
+                              URL (default app.sqlite beside the warehouse); read by a source of kind intervenciones
   DWH_LOG_LEVEL               logging level (default INFO)
 
 exit status: 0 success; 1 a step failed (named on stderr; the published copy is untouched) or a
@@ -172,6 +176,12 @@ def _run(
         # a fresh file: every layer and table must be rebuilt, whatever was asked
         selection = resolve(None, None, bronze_settings.selected_tables())
         runlog.add("recover", "recovered", error=f"corrupt warehouse moved aside as {moved.name}")
+    if "silver" in selection.layers:
+        try:
+            keys.warehouse_key(warehouse)  # before bronze: a lost key file stops the run with nothing loaded
+        except keys.KeyFileError as exc:
+            log.error("%s; nothing was changed", exc)
+            return EXIT_BAD_INPUT
     blocked: list[str] = []
     error = _build(warehouse, sources, selection, as_of, start, full_refresh, runlog, blocked)
     stale = []

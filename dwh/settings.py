@@ -17,7 +17,11 @@ from sqlalchemy.engine.url import URL
 PACKAGE_DIR = Path(__file__).resolve().parent
 DEFAULT_TIMEZONE = "America/Argentina/Buenos_Aires"
 
-KINDS = ("guarani", "moodle")
+KINDS = ("guarani", "moodle", "intervenciones")
+# The application database the dashboard writes interventions to; its conn_string may be SQLite and defaults
+# to the application database (DWH_APP_DB).
+APP_DB_KIND = "intervenciones"
+APP_DB_FILE = "app.sqlite"
 DEFAULT_KIND = "guarani"
 REQUIRED_KEYS = frozenset({"name", "conn_string"})
 ALLOWED_KEYS = REQUIRED_KEYS | {"kind", "max_age_days"}
@@ -119,7 +123,8 @@ def _parse_entry(config_path: Path, index: int, entry: object) -> SourceDatabase
     if not isinstance(entry, dict):
         raise ConfigError(f"{_where(config_path, index)}: each entry must be a dict, got {type(entry).__name__}")
     where = _where(config_path, index, entry.get("name"))
-    missing = sorted(REQUIRED_KEYS - entry.keys())
+    required = REQUIRED_KEYS - {"conn_string"} if entry.get("kind") == APP_DB_KIND else REQUIRED_KEYS
+    missing = sorted(required - entry.keys())
     if missing:
         raise ConfigError(f"{where}: missing key(s): {', '.join(missing)}")
     unknown = sorted(str(key) for key in entry.keys() - ALLOWED_KEYS)
@@ -135,11 +140,19 @@ def _parse_entry(config_path: Path, index: int, entry: object) -> SourceDatabase
     max_age = entry.get("max_age_days")
     if max_age is not None and (isinstance(max_age, bool) or not isinstance(max_age, int) or max_age < 1):
         raise ConfigError(f"{where}: max_age_days must be a positive whole number of days, got {max_age!r}")
-    conn_string = _resolve_conn_string(where, entry["conn_string"])
+    if kind == APP_DB_KIND:
+        if max_age is not None:
+            raise ConfigError(
+                f"{where}: max_age_days does not apply to kind {APP_DB_KIND} (interventions have no cadence)"
+            )
+        raw = entry.get("conn_string")
+        conn_string = app_db_url() if raw is None else _resolve_conn_string(where, raw, ("postgresql", "sqlite"))
+    else:
+        conn_string = _resolve_conn_string(where, entry["conn_string"])
     return SourceDatabase(name=name, conn_string=conn_string, kind=kind, max_age_days=max_age)
 
 
-def _resolve_conn_string(where: str, raw: object) -> str:
+def _resolve_conn_string(where: str, raw: object, backends: tuple[str, ...] = ("postgresql",)) -> str:
     if not isinstance(raw, str) or not raw.strip():
         raise ConfigError(f"{where}: conn_string must be a non-empty string")
     origin = "conn_string"
@@ -152,11 +165,11 @@ def _resolve_conn_string(where: str, raw: object) -> str:
         if not value:
             raise ConfigError(f"{where}: environment variable {var} (from conn_string) is not set or empty")
         origin = f"environment variable {var}"
-    _check_postgres_url(where, origin, value)
+    _check_url(where, origin, value, backends)
     return value
 
 
-def _check_postgres_url(where: str, origin: str, value: str) -> None:
+def _check_url(where: str, origin: str, value: str, backends: tuple[str, ...] = ("postgresql",)) -> None:
     try:
         url: URL = make_url(value)
     except Exception:
@@ -165,7 +178,15 @@ def _check_postgres_url(where: str, origin: str, value: str) -> None:
             f"{where}: {origin} is not a valid database URL "
             "(expected e.g. postgresql+psycopg2://user:password@host:5432/dbname)"
         ) from None
-    if url.get_backend_name() != "postgresql":
+    if url.get_backend_name() == "sqlite" and "sqlite" in backends:
+        if not url.database or url.database == ":memory:":
+            raise ConfigError(f"{where}: {origin} must name a SQLite file (sqlite:////path/app.sqlite)")
+    elif url.get_backend_name() != "postgresql":
+        if "sqlite" in backends:
+            raise ConfigError(
+                f"{where}: {origin} must be a PostgreSQL or SQLite URL (postgresql://… or sqlite:////path/app.sqlite), "
+                f"got {url.render_as_string(hide_password=True)}"
+            )
         raise ConfigError(
             f"{where}: {origin} must be a PostgreSQL URL (postgresql:// or postgresql+driver://), "
             f"got {url.render_as_string(hide_password=True)}"
@@ -177,6 +198,24 @@ def warehouse_path() -> Path:
     env = os.environ.get("DWH_DUCKDB_PATH")
     path = Path(env) if env else PACKAGE_DIR / "data" / "warehouse.duckdb"
     return path.expanduser().resolve()
+
+
+def app_db_url() -> str:
+    """The operational application database (interventions, audit): $DWH_APP_DB, else app.sqlite beside the warehouse.
+
+    $DWH_APP_DB is a SQLAlchemy PostgreSQL or SQLite URL, or the path of a SQLite file.
+    """
+    raw = os.environ.get("DWH_APP_DB", "").strip()
+    if not raw:
+        return sqlite_url(warehouse_path().parent / APP_DB_FILE)
+    if "://" not in raw:
+        return sqlite_url(Path(raw))
+    _check_url("DWH_APP_DB", "the value", raw, ("postgresql", "sqlite"))
+    return raw
+
+
+def sqlite_url(path: Path) -> str:
+    return URL.create("sqlite", database=str(Path(path).expanduser().resolve())).render_as_string()
 
 
 def dlt_state_dir(warehouse: Path | None = None) -> Path:

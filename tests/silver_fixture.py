@@ -8,6 +8,7 @@ from pathlib import Path
 import duckdb
 from bronze_fixture import empty_bronze
 
+from dwh.ops.keys import key_from_salt, pseudonym
 from dwh.pipelines._sql_runner import build_layer
 from dwh.pipelines.silver_transform import bronze_placeholders
 
@@ -31,6 +32,5 @@ def insert_silver(path: Path, table: str, rows: list[dict]) -> None:
 
 
 def student_key(source_db: str, alumno: int) -> str:
-    """The surrogate key silver gives (source_db, alumno)."""
-    with duckdb.connect() as con:
-        return con.execute("SELECT md5(? || '|' || ?)", [source_db, str(alumno)]).fetchone()[0]
+    """The pseudonymous key silver gives (source_db, alumno) under the test key (hash_salt SALT)."""
+    return pseudonym(key_from_salt(SALT), source_db, alumno)

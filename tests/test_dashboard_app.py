@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from dashboard_login import DIRECTORA, abrir_con_sesion, app_con_usuarios
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -34,7 +35,6 @@ from werkzeug.serving import make_server
 from dwh.dashboard import callbacks
 from dwh.dashboard import queries as q
 from dwh.dashboard import textos as t
-from dwh.dashboard.app import create_app
 from dwh.dashboard.publicado import Publicado
 from dwh.dashboard.queries import Filtros
 from dwh.ops.publish import publish
@@ -53,7 +53,7 @@ B = "Carrera B"
 # Tab -> the charts it draws (each must have its CSV button) and an element that shows it rendered.
 VISTAS = {
     "resumen": ((), "kpi-riesgo"),
-    "cohortes": (("retencion_cohortes",), "tabla-cohortes"),
+    "cohortes": (("retencion_cohortes", "curvas_retencion"), "tabla-cohortes"),
     "comparacion": (("comparacion_propuesta", "comparacion_sede"), "tabla-comparacion_sede"),
     "riesgo": (("distribucion_riesgo",), "tabla-riesgo"),
     "rendimiento": (
@@ -82,7 +82,7 @@ def publicado(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @contextmanager
 def servir(path: Path) -> Iterator[str]:
     """The app on `path`, served on a free port in a background thread; yields its URL once it answers."""
-    servidor = make_server("127.0.0.1", 0, create_app(path).server, threaded=True)
+    servidor = make_server("127.0.0.1", 0, app_con_usuarios(path).server, threaded=True)
     hilo = threading.Thread(target=servidor.serve_forever, daemon=True)
     hilo.start()
     url = f"http://127.0.0.1:{servidor.server_port}/"
@@ -139,8 +139,8 @@ def navegador(descargas: Path) -> Iterator[WebDriver]:
 
 @pytest.fixture()
 def pagina(navegador: WebDriver, url: str) -> WebDriver:
-    """The dashboard freshly loaded: default filters, first tab."""
-    navegador.get(url)
+    """The dashboard freshly loaded (logged in as direccion: the aggregate views): default filters, first tab."""
+    abrir_con_sesion(navegador, url, DIRECTORA.usuario)
     esperar_id(navegador, "kpi-activos")
     return navegador
 
@@ -200,12 +200,10 @@ def errores_consola(driver: WebDriver) -> list[dict]:
 
 
 def filas(driver: WebDriver, tabla: str) -> list[list[str]]:
-    cuerpo = driver.find_elements(By.CSS_SELECTOR, f"#{tabla} tr")
-    return [
-        [c.text for c in fila.find_elements(By.TAG_NAME, "td")]
-        for fila in cuerpo
-        if fila.find_elements(By.TAG_NAME, "td")
-    ]
+    """The grid's rows on screen, in their displayed order, each as its cells' texts in column order."""
+    cuerpo = driver.find_elements(By.CSS_SELECTOR, f"#{tabla} .ag-center-cols-container .ag-row")
+    ordenadas = sorted(cuerpo, key=lambda fila: int(fila.get_attribute("row-index")))
+    return [[c.text for c in fila.find_elements(By.CSS_SELECTOR, ".ag-cell")] for fila in ordenadas]
 
 
 def graficos_dibujados(driver: WebDriver, nombres: tuple[str, ...]) -> bool:
@@ -293,14 +291,16 @@ def test_filters_change_the_figures(pagina: WebDriver, con):
 def test_risk_is_labelled_heuristic_and_sortable(pagina: WebDriver, con):
     abrir(pagina, "riesgo")
     assert pagina.find_element(By.ID, "fuente-riesgo").text == "Puntaje heurístico (no es un modelo)"
-    cabecera = pagina.find_element(By.CSS_SELECTOR, '#tabla-riesgo th[data-dash-column="puntaje"]').text
+    cabecera = pagina.find_element(By.CSS_SELECTOR, '#tabla-riesgo .ag-header-cell[col-id="puntaje"]').text
     assert cabecera.endswith(t.PUNTAJE_HEURISTICO)
     esperados, fuente = q.riesgo(con, Filtros())
     assert fuente == q.FUENTE_HEURISTICA
     claves = [f[0] for f in filas(pagina, "tabla-riesgo")]
     assert claves == list(esperados["student_key"])[: len(claves)]
     # native sorting: ascending on the score puts a zero first
-    columna = pagina.find_element(By.CSS_SELECTOR, '#tabla-riesgo th[data-dash-column="puntaje"] .column-header--sort')
+    columna = pagina.find_element(
+        By.CSS_SELECTOR, '#tabla-riesgo .ag-header-cell[col-id="puntaje"] .ag-header-cell-label'
+    )
     columna.click()
     esperar(pagina, lambda d: filas(d, "tabla-riesgo")[0][4] == "0")
 
@@ -326,6 +326,25 @@ def test_a_csv_button_downloads_the_charts_frame(pagina: WebDriver, descargas: P
     assert bajado["estudiantes"].tolist() == esperado["estudiantes"].tolist() == [12, 4, 2]
 
 
+def test_a_table_sorts_filters_and_exports_what_it_shows(pagina: WebDriver, descargas: Path):
+    abrir(pagina, "cohortes")
+    esperar(pagina, lambda d: len(filas(d, "tabla-cohortes")) == 3)
+    # sorting on a column header: descending cohort after two clicks
+    cabecera = pagina.find_element(
+        By.CSS_SELECTOR, '#tabla-cohortes .ag-header-cell[col-id="cohorte"] .ag-header-cell-label'
+    )
+    cabecera.click()
+    cabecera.click()
+    esperar(pagina, lambda d: [f[0] for f in filas(d, "tabla-cohortes")] == ["2023 *", "2022 *", "2021"])
+    pagina.find_element(By.ID, "exportar-tabla-cohortes").click()
+    archivo = descargas / "tabla-cohortes.csv"
+    esperar(pagina, lambda d: archivo.is_file() and archivo.stat().st_size > 0, "the table's CSV was not downloaded")
+    bajado = pd.read_csv(archivo, dtype=str)
+    # the rows as shown (sorted), with the headers on screen
+    assert bajado.iloc[:, 0].tolist() == ["2023 *", "2022 *", "2021"]
+    assert bajado.columns[0] == t.COLUMNAS_COHORTES["cohorte"]
+
+
 def test_the_download_callback_returns_each_charts_csv(publicado: Path):
     fuente = Publicado(publicado)
     try:
@@ -345,7 +364,7 @@ def test_the_download_callback_returns_each_charts_csv(publicado: Path):
 def test_a_missing_published_file_shows_how_to_build_it(navegador: WebDriver, tmp_path: Path, publicado: Path):
     ausente = tmp_path / "published" / "warehouse.duckdb"
     with servir(ausente) as direccion:
-        navegador.get(direccion)
+        abrir_con_sesion(navegador, direccion, DIRECTORA.usuario)
         aviso = esperar_id(navegador, "sin-publicado")
         assert "python -m dwh.main" in aviso.text and t.SIN_PUBLICADO_TITULO in aviso.text
         assert "Traceback" not in navegador.page_source

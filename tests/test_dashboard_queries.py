@@ -385,6 +385,24 @@ def test_retention_per_cohort(con):
     assert q.FILTROS_APLICADOS["retencion_por_cohorte"] == ("cohortes", "propuestas", "sedes")
 
 
+def test_retention_curves(con):
+    df = q.curvas_retencion(con, Filtros())
+    assert tuple(df.columns) == q.COLUMNAS_CURVAS
+    assert df[["cohorte", "semestres_desde_ingreso"]].duplicated().sum() == 0  # one point per cohort and semester
+    c2021 = df[df["cohorte"] == 2021].set_index("semestres_desde_ingreso")
+    # the 12 entrants of 2021 (semester 42) are followed to the source's last semester, 47: k = 0..5
+    assert list(c2021.index) == [0, 1, 2, 3, 4, 5] and set(c2021["estudiantes"]) == {12}
+    # active in 44 (k = 2): all but 3 (1e78.., 3c91.., aab6..); in 46 (k = 4): 7 = the 1-year and 2-year
+    # retention of the cohort bars (the fixture's activity is all in the first cuatrimestre)
+    assert c2021.loc[[0, 1, 2, 4], "activos"].tolist() == [12, 0, 9, 7]
+    assert c2021.loc[2, "tasa_activos"] == approx(0.75) and c2021.loc[4, "tasa_activos"] == approx(7 / 12)
+    assert c2021["completo"].all()
+    # summing the mart over programs and sites: the Norte site alone is 2 of 2021's 12 and all of 2022's 4
+    norte = q.curvas_retencion(con, Filtros(sedes=("Sede Norte",)))
+    assert norte.groupby("cohorte")["estudiantes"].max().to_dict() == {2021: 2, 2022: 4}
+    assert q.FILTROS_APLICADOS["curvas_retencion"] == ("cohortes", "propuestas", "sedes")
+
+
 def test_retention_per_cohort_filters(con):
     df = q.retencion_por_cohorte(con, Filtros(sedes=("Sede Norte",)))
     # Norte 2021 = b1, b2 (b1 retained at 1 and 2 years); 2022 = c1..c4 (c1..c3 retained)

@@ -10,6 +10,7 @@ import duckdb
 import pytest
 from dash.development.base_component import Component
 from dash.exceptions import PreventUpdate
+from dashboard_login import acceso_de_prueba
 from test_dashboard_queries import PREDICTIONS, build_warehouse, with_predictions
 
 from dwh.dashboard import __main__ as cli
@@ -29,10 +30,10 @@ def texto(componente: object) -> str:
         return " ".join(texto(c) for c in componente)
     if isinstance(componente, Component):
         partes = [texto(getattr(componente, "children", None))]
-        if hasattr(componente, "data") and isinstance(componente.data, list):  # DataTable rows
-            partes += [str(v) for fila in componente.data for v in fila.values()]
-        if hasattr(componente, "columns") and isinstance(componente.columns, list):
-            partes += [c["name"] for c in componente.columns]
+        if isinstance(getattr(componente, "rowData", None), list):  # grid rows
+            partes += [str(v) for fila in componente.rowData for v in fila.values()]
+        if isinstance(getattr(componente, "columnDefs", None), list):
+            partes += [c["headerName"] for c in componente.columnDefs]
         return " ".join(p for p in partes if p)
     return str(componente)
 
@@ -52,9 +53,9 @@ def test_the_default_file_is_the_published_copy_never_the_working_one(tmp_path, 
     # conftest points DWH_DUCKDB_PATH at tmp_path/warehouse.duckdb
     monkeypatch.delenv("DWH_PUBLISHED_PATH", raising=False)
     assert ruta_publicada() == (tmp_path / "published" / "warehouse.duckdb").resolve()
-    assert create_app().publicado.path == ruta_publicada()
+    assert create_app(acceso=acceso_de_prueba()).publicado.path == ruta_publicada()
     monkeypatch.setenv("DWH_PUBLISHED_PATH", str(tmp_path / "otro.duckdb"))
-    assert create_app().publicado.path == (tmp_path / "otro.duckdb").resolve()
+    assert create_app(acceso=acceso_de_prueba()).publicado.path == (tmp_path / "otro.duckdb").resolve()
 
 
 def test_a_new_publish_is_read_once_the_callbacks_on_the_old_file_finish(tmp_path, monkeypatch):

@@ -4,7 +4,6 @@ oracle re-simulates futures deterministically and is calibrated on them, and ste
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import os
 import subprocess
 import sys
@@ -17,6 +16,7 @@ from bronze_support import wh, write_config
 from pg_util import execute, query
 
 from dwh.ml.oracle import matched_oracle, realised_labels
+from dwh.ops.keys import pseudonym, read_key
 from dwh.synthetic import futures
 from dwh.synthetic.labels import LabelRules, label_rows
 from dwh.synthetic.params import GeneratorConfig
@@ -46,7 +46,19 @@ def _build(make_synthetic, workdir: Path, **fields) -> dict:
         ),
         columns=["alumno_key", "time_idx", *LABELS, "activo"],
     )
-    return {"config": config, "published": published, "gold": gold, "sources": sources}
+    return {
+        "config": config,
+        "published": published,
+        "gold": gold,
+        "sources": sources,
+        "warehouse": workdir / "warehouse.duckdb",
+    }
+
+
+def _use(built: dict) -> None:
+    """Point this process at a built warehouse: its config and its pseudonym key (beside the warehouse)."""
+    os.environ["DWH_CONFIG"] = str(built["config"])
+    os.environ["DWH_DUCKDB_PATH"] = str(built["warehouse"])
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +83,7 @@ def simple(make_synthetic, tmp_path_factory) -> dict:
 @pytest.fixture(scope="module")
 def oracle(realistic) -> dict:
     """The oracle on the last two labelled semesters, twice, with the realised labels of the same rows."""
-    os.environ["DWH_CONFIG"] = str(realistic["config"])
+    _use(realistic)
     gold = realistic["gold"]
     rows = gold[gold["time_idx"] >= gold["time_idx"].max() - 1].reset_index(drop=True)
     first = matched_oracle(realistic["published"], rows)
@@ -83,7 +95,7 @@ def oracle(realistic) -> dict:
 def test_the_realised_labels_are_gold_labels(profile, request):
     """The generator's history labelled with gold's rule agrees with gold on every labelled row."""
     built = request.getfixturevalue(profile)
-    os.environ["DWH_CONFIG"] = str(built["config"])
+    _use(built)
     gold = built["gold"]
     realised = realised_labels(built["published"], gold)
     assert len(gold) > 300 and realised[LABELS].notna().all().all()
@@ -114,13 +126,14 @@ def test_the_oracle_is_one_for_students_already_gone_for_good(oracle, realistic)
         wh(realistic["published"], "SELECT value FROM silver.seed_settings WHERE name = 'anio_relativo_origen'")[0][0]
     )
     first_missing = {}  # alumno_key -> time_idx of the first semester the student no longer attended
+    secret = read_key(realistic["warehouse"])  # the pipeline ran without DWH_HASH_SALT: the key file
     for name, url in realistic["sources"].items():
         if name != "moodle":
             for alumno, start in query(
                 url,
                 "SELECT alumno, dropout_semester_start FROM dwh_synthetic.student_truth WHERE outcome = 'dropped_out'",
             ):
-                key = hashlib.md5(f"{name}|{alumno}".encode()).hexdigest()
+                key = pseudonym(secret, name, alumno)
                 first_missing[key] = (start.year - origin) * 2 + (0 if start.month == 3 else 1)
     first = oracle["first"]
     gone = first[[t >= first_missing.get(k, 10**6) for k, t in zip(first["alumno_key"], first["time_idx"])]]
@@ -131,7 +144,7 @@ def test_the_oracle_is_one_for_students_already_gone_for_good(oracle, realistic)
 def test_the_oracle_is_calibrated_on_the_realised_labels(oracle, realistic):
     """By construction, the realised label is one draw of the future the oracle averages over."""
     rows, first = oracle["rows"], oracle["first"]
-    os.environ["DWH_CONFIG"] = str(realistic["config"])
+    _use(realistic)
     realised = realised_labels(realistic["published"], rows)
     y, p = realised["target"].to_numpy(), first["oracle"].to_numpy()
     assert np.array_equal(y, rows["target"].to_numpy())
@@ -157,12 +170,17 @@ def test_no_oracle_without_a_synthetic_source(fresh_database, tmp_path):
 
 
 def test_a_database_the_generator_did_not_make_is_refused_by_name(realistic):
-    os.environ["DWH_CONFIG"] = str(realistic["config"])
+    _use(realistic)
     url = realistic["sources"]["guarani_b"]
+    secret = read_key(realistic["warehouse"])
+    of_b = {pseudonym(secret, "guarani_b", a) for (a,) in query(url, "SELECT alumno FROM negocio.sga_alumnos")}
+    gold = realistic["gold"]
+    rows = gold[gold["alumno_key"].isin(of_b)].head(5)  # rows of guarani_b, whatever the table's order
+    assert len(rows) == 5
     execute(url, "UPDATE dwh_synthetic.generation SET value = '33' WHERE key = 'seed'")
     try:
         with pytest.raises(ValueError, match="guarani_b"):
-            realised_labels(realistic["published"], realistic["gold"].head(5))
+            realised_labels(realistic["published"], rows)
     finally:
         execute(url, "UPDATE dwh_synthetic.generation SET value = '31' WHERE key = 'seed'")
 

@@ -27,6 +27,7 @@ def measure(path: Path, repeat: int = 5) -> dict[str, float]:
             cohortes=(opciones["cohortes"][-2],), propuestas=(opciones["propuestas"][0],)
         )
     worst: dict[str, float] = {}
+    worst |= _seguimiento(publicado, filtro_sets, repeat)
     for etiqueta, f in filtro_sets.items():
         for vista in vistas.VISTAS:
             callbacks.contenido(publicado, vista, f)  # warm-up: first query plans, plotly setup
@@ -36,6 +37,32 @@ def measure(path: Path, repeat: int = 5) -> dict[str, float]:
                 callbacks.contenido(publicado, vista, f)
                 times.append((time.perf_counter() - t0) * 1000)
             worst[f"{vista} ({etiqueta})"] = max(times)
+    return worst
+
+
+def _seguimiento(publicado: Publicado, filtro_sets: dict, repeat: int) -> dict[str, float]:
+    """The tutor's list (40 students, every program and site) with its audit row, on a scratch application
+    database: the names from contactos.duckdb, the last contacts and the audit write are part of the callback."""
+    import tempfile
+
+    from dwh.app_db import AppDb
+    from dwh.dashboard import seguimiento
+    from dwh.dashboard.usuarios import TUTOR, Usuario
+
+    tutor = Usuario("bench", TUTOR, ("*",), ("*",))
+    worst = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        appdb = AppDb(f"sqlite:///{Path(tmp) / 'app.sqlite'}")
+        for etiqueta, f in filtro_sets.items():
+            times = []
+            for _ in range(repeat + 1):
+                t0 = time.perf_counter()
+                with publicado.conexion() as con:
+                    df, _ = seguimiento.listado(con, publicado, appdb, tutor, f, seguimiento.CAPACIDAD_DEFECTO)
+                appdb.auditar(tutor.usuario, "ver_lista", seguimiento.VISTA, list(df["alumno_key"]), {})
+                times.append((time.perf_counter() - t0) * 1000)
+            worst[f"seguimiento ({etiqueta})"] = max(times[1:])  # the first call is the warm-up
+        appdb.close()
     return worst
 
 

@@ -14,8 +14,10 @@ from dash import MATCH, Dash, Input, Output, State, ctx, dcc
 from dash.development.base_component import Component
 from dash.exceptions import PreventUpdate
 
+from dwh.app_db import AppDb
+from dwh.dashboard import alcance, seguimiento, vistas
 from dwh.dashboard import componentes as c
-from dwh.dashboard import vistas
+from dwh.dashboard.acceso import usuario_actual
 from dwh.dashboard.publicado import Publicado
 from dwh.dashboard.queries import Filtros
 
@@ -88,9 +90,11 @@ def csv(publicado: Publicado, grafico: str, f: Filtros) -> dict:
     return dcc.send_data_frame(df.to_csv, f"{grafico}.csv", index=False)
 
 
-def registrar(app: Dash, publicado: Publicado) -> None:
-    """Register every callback of the app on the published file `publicado`."""
+def registrar(app: Dash, publicado: Publicado, appdb: AppDb) -> None:
+    """Register every callback of the app on the published file `publicado` (and, for the tutor's view, the
+    application database `appdb`)."""
     entradas = [Input(i, "value") for i in FILTROS]
+    seguimiento.registrar(app, publicado, appdb, list(FILTROS), filtros)
 
     def vista(nombre: str) -> None:
         @app.callback(Output(f"vista-{nombre}", "children"), Input("pestanas", "value"), *entradas)
@@ -103,6 +107,28 @@ def registrar(app: Dash, publicado: Publicado) -> None:
 
     for nombre in vistas.VISTAS:
         vista(nombre)
+
+    def exportar(tabla: str) -> None:
+        @app.callback(
+            Output(tabla, "exportDataAsCsv"),
+            Input(f"exportar-{tabla}", "n_clicks"),
+            State(tabla, "virtualRowData"),
+            prevent_initial_call=True,
+        )
+        def exportar_tabla(n_clicks: int | None, filas: list[dict] | None) -> bool:
+            # the grid writes the CSV in the browser, with the rows as sorted and filtered there
+            if not n_clicks:
+                raise PreventUpdate
+            if tabla == seguimiento.TABLA:
+                u = usuario_actual()
+                if not alcance.puede_ver_nombres(u):
+                    raise PreventUpdate
+                claves = [f.get("alumno_key") for f in filas or []]
+                appdb.auditar(u.usuario, "exportar", seguimiento.VISTA, [k for k in claves if k], {})
+            return True
+
+    for tabla in c.TABLAS:
+        exportar(tabla)
 
     @app.callback(
         Output({"tipo": "descarga-csv", "grafico": MATCH}, "data"),

@@ -5,13 +5,27 @@ from __future__ import annotations
 import datetime as dt
 import math
 
+import dash_ag_grid as dag
 import pandas as pd
 import plotly.graph_objects as go
-from dash import dash_table, dcc, html
+from dash import dcc, html
 
 from dwh.dashboard import queries as q
 from dwh.dashboard import textos as t
 
+# every grid's id: each has an export button wired in callbacks (an id not listed here has no export)
+TABLAS = (
+    "tabla-cohortes",
+    "tabla-comparacion_propuesta",
+    "tabla-comparacion_sede",
+    "tabla-riesgo",
+    "tabla-capas",
+    "tabla-ejecuciones",
+    "tabla-frescura",
+    "tabla-pruebas",
+    "tabla-seguimiento",
+    "tabla-usuarios",
+)
 COLORES = ("#1f5f8b", "#e07b39", "#5b9a68", "#9b59b6")
 COLOR_NIVEL = {"alto": "#c0392b", "medio": "#e6a23c", "bajo": "#5b9a68"}
 
@@ -98,21 +112,94 @@ def _celda(valor: object) -> object:
 
 
 def registros(df: pd.DataFrame) -> list[dict]:
-    """A frame as DataTable rows: JSON values only, missing values as None."""
+    """A frame as grid rows: JSON values only, missing values as None."""
     return [{c: _celda(v) for c, v in fila.items()} for fila in df.to_dict("records")]
 
 
-def tabla(id_: str, df: pd.DataFrame, columnas: dict[str, str], **opciones: object) -> dash_table.DataTable:
-    """A DataTable of some columns of a frame, with Spanish headers."""
-    return dash_table.DataTable(
-        id=id_,
-        columns=[
-            {"name": nombre, "id": c, "type": "numeric" if pd.api.types.is_numeric_dtype(df[c]) else "text"}
-            for c, nombre in columnas.items()
+def _estilos_filas(condiciones: list[tuple[str, str]]) -> dict:
+    """Row colours by value: (column = value, colour) pairs become AG Grid style conditions."""
+    return {
+        "styleConditions": [
+            {"condition": f"params.data && params.data.{col} === {valor!r}", "style": {"backgroundColor": color}}
+            for (col, valor), color in condiciones
+        ]
+    }
+
+
+def tabla(
+    id_: str,
+    df: pd.DataFrame,
+    columnas: dict[str, str],
+    filas_por_pagina: int | None = None,
+    colores_filas: list[tuple[tuple[str, str], str]] | None = None,
+    seleccion: bool = False,
+    clave: str | None = None,
+    largas: tuple[str, ...] = ("razones",),
+) -> html.Div:
+    """A grid of some columns of a frame, with Spanish headers: sortable, filterable, and its own CSV button
+    (the rows as sorted and filtered on screen)."""
+    assert id_ in TABLAS, f"{id_} is not in componentes.TABLAS: its export button would do nothing"
+    definiciones = []
+    for c, nombre in columnas.items():
+        numerica = pd.api.types.is_numeric_dtype(df[c])
+        definiciones.append(
+            {
+                "field": c,
+                "headerName": nombre,
+                "type": "numericColumn" if numerica else None,
+                "filter": "agNumberColumnFilter" if numerica else "agTextColumnFilter",
+                # long texts (the model's reasons) wrap in a wider column instead of being cut
+                **(
+                    {
+                        "wrapText": True,
+                        "autoHeight": True,
+                        "flex": 3,
+                        "minWidth": 260,
+                        "cellStyle": {"lineHeight": "1.35", "paddingTop": "6px", "paddingBottom": "6px"},
+                    }
+                    if c in largas
+                    else {}
+                ),
+            }
+        )
+    opciones: dict = {
+        "domLayout": "autoHeight",
+        "suppressColumnVirtualisation": True,
+        "enableCellTextSelection": True,
+        "ensureDomOrder": True,
+        "localeText": {"noRowsToShow": "Sin filas"},
+    }
+    if filas_por_pagina:
+        opciones |= {"pagination": True, "paginationPageSize": filas_por_pagina, "paginationPageSizeSelector": False}
+    extra: dict = {"getRowStyle": _estilos_filas(colores_filas)} if colores_filas else {}
+    if seleccion:
+        opciones["rowSelection"] = {"mode": "singleRow", "checkboxes": False, "enableClickSelection": True}
+    if clave:
+        # the row's key travels with it (selectedRows) but is not a column
+        extra["getRowId"] = f"params.data.{clave}"
+    filas = df[[*([clave] if clave else []), *columnas]]
+    return html.Div(
+        [
+            dag.AgGrid(
+                id=id_,
+                columnDefs=[{k: v for k, v in d.items() if v is not None} for d in definiciones],
+                rowData=registros(filas),
+                defaultColDef={
+                    "sortable": True,
+                    "filter": True,
+                    "resizable": True,
+                    "flex": 1,
+                    "minWidth": 110,
+                    "wrapHeaderText": True,
+                    "autoHeaderHeight": True,
+                },
+                dashGridOptions=opciones,
+                csvExportParams={"fileName": f"{id_}.csv", "columnSeparator": ","},
+                className="ag-theme-alpine",
+                style={"width": "100%"},
+                **extra,
+            ),
+            html.Button(t.DESCARGAR_CSV, id=f"exportar-{id_}", className="boton-exportar"),
         ],
-        data=registros(df[list(columnas)]),
-        style_table={"overflowX": "auto"},
-        style_cell={"fontFamily": "inherit", "fontSize": "0.85rem", "padding": "4px 8px", "textAlign": "left"},
-        style_header={"fontWeight": "bold", "backgroundColor": "#eef2f5"},
-        **opciones,
+        className="tabla",
     )

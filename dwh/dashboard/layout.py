@@ -8,10 +8,13 @@ import duckdb
 from dash import dcc, html
 from dash.development.base_component import Component
 
+from dwh.dashboard import alcance, seguimiento
 from dwh.dashboard import componentes as c
 from dwh.dashboard import queries as q
 from dwh.dashboard import textos as t
+from dwh.dashboard.acceso import usuario_actual
 from dwh.dashboard.publicado import Publicado
+from dwh.dashboard.usuarios import Usuario
 
 log = logging.getLogger("dwh.dashboard")
 
@@ -37,13 +40,19 @@ body { margin: 0; font-family: system-ui, -apple-system, "Segoe UI", Roboto, san
 .grafico h3 { margin: 4px 0; font-size: 1rem; }
 .dos-columnas { display: grid; grid-template-columns: repeat(auto-fit, minmax(420px, 1fr)); gap: 12px; }
 .descarga { margin: 4px 0 8px; }
-.boton-csv { background: white; border: 1px solid #1f5f8b; color: #1f5f8b; border-radius: 4px; padding: 4px 10px;
-             cursor: pointer; font-size: 0.85rem; }
+.boton-csv, .boton-exportar { background: white; border: 1px solid #1f5f8b; color: #1f5f8b; border-radius: 4px;
+             padding: 4px 10px; cursor: pointer; font-size: 0.85rem; margin: 4px 0; }
 .nota, .nota-filtros { font-size: 0.85rem; color: #51606b; }
 .nota-filtros { background: #eef2f5; padding: 6px 10px; border-radius: 4px; }
 .fuente { margin: 10px 0; }
 .aviso { padding: 16px; border-radius: 6px; margin: 16px 0; background: #fff3cd; border: 1px solid #e6d38a; }
 .sin-publicado { margin: 40px; }
+.encabezado .sesion { margin-left: auto; }
+.encabezado .sesion a { color: white; }
+.capacidad { margin: 8px 0 12px; display: flex; gap: 12px; align-items: center; }
+.capacidad > div, .capacidad input { max-width: 160px; }
+.formulario-contacto label { display: block; margin-top: 8px; font-size: 0.85rem; }
+.ok { color: #2d6a3e; }
 """
 
 INDEX = (
@@ -88,20 +97,26 @@ def barra_lateral(o: dict) -> html.Aside:
     )
 
 
-def pestanas() -> dcc.Tabs:
-    return dcc.Tabs(
-        id="pestanas",
-        value="resumen",
-        children=[
-            dcc.Tab(
-                label=nombre,
-                value=clave,
-                id=f"pestana-{clave}",
-                children=html.Div(id=f"vista-{clave}", className="vista"),
-            )
-            for clave, nombre in t.PESTANAS.items()
-        ],
-    )
+def pestanas(u: Usuario | None) -> dcc.Tabs:
+    """The aggregate views for everyone; a tutor also gets their own students by name (first)."""
+    vistas = [
+        dcc.Tab(
+            label=nombre,
+            value=clave,
+            id=f"pestana-{clave}",
+            children=html.Div(id=f"vista-{clave}", className="vista"),
+        )
+        for clave, nombre in t.PESTANAS.items()
+    ]
+    if alcance.puede_ver_nombres(u):
+        propia = dcc.Tab(
+            label=t.PESTANA_SEGUIMIENTO,
+            value=seguimiento.VISTA,
+            id=f"pestana-{seguimiento.VISTA}",
+            children=seguimiento.contenedor(),
+        )
+        return dcc.Tabs(id="pestanas", value=seguimiento.VISTA, children=[propia, *vistas])
+    return dcc.Tabs(id="pestanas", value="resumen", children=vistas)
 
 
 def pagina(publicado: Publicado) -> Component:
@@ -114,13 +129,23 @@ def pagina(publicado: Publicado) -> Component:
     except duckdb.Error:
         log.exception("cannot read the published warehouse %s", publicado.path)
         return html.Div([encabezado(None), c.error_consulta()])
+    u = usuario_actual()
     return html.Div(
-        [encabezado(o), html.Div([barra_lateral(o), html.Main(pestanas(), className="contenido")], className="cuerpo")]
+        [
+            dcc.Location(id="url", refresh=False),
+            encabezado(o, u),
+            html.Div([barra_lateral(o), html.Main(pestanas(u), className="contenido")], className="cuerpo"),
+        ]
     )
 
 
-def encabezado(o: dict | None) -> html.Header:
+def encabezado(o: dict | None, u: Usuario | None = None) -> html.Header:
     fecha = o and o.get("as_of")
+    sesion = (
+        html.Span([f"{u.usuario} ({u.rol}) · ", html.A(t.SALIR, href="/logout")], id="sesion", className="sesion")
+        if u is not None and u.usuario
+        else None
+    )
     return html.Header(
         [
             html.H1(t.TITULO),
@@ -128,6 +153,7 @@ def encabezado(o: dict | None) -> html.Header:
             html.Span(
                 t.DATOS_AL.format(fecha=fecha.strftime("%d/%m/%Y")) if fecha else t.DATOS_SIN_FECHA, id="datos-al"
             ),
+            sesion,
         ],
         className="encabezado",
     )

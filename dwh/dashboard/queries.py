@@ -58,6 +58,7 @@ FILTROS_APLICADOS: dict[str, tuple[str, ...]] = {
     "resumen.tasa_abandono": _TODOS,
     "resumen.estudiantes_en_riesgo": _TODOS,
     "retencion_por_cohorte": _SIN_ANIO,
+    "curvas_retencion": _SIN_ANIO,
     "comparacion": _SIN_ANIO,
     "riesgo": _TODOS,
     "distribucion_riesgo": _TODOS,
@@ -264,6 +265,11 @@ _COHORTES = (
 _RIESGO_ANUAL = (
     f"(SELECT *, {_etiqueta('propuesta_nombre')} AS propuesta, {_etiqueta('sede_nombre')} AS sede "
     "FROM gold.mart_student_risk_features)"
+)
+_CURVAS = (
+    "(SELECT * EXCLUDE (cohorte, propuesta, sede), TRY_CAST(cohorte AS INTEGER) AS cohorte, "
+    f"{_etiqueta_tft('propuesta')} AS propuesta, {_etiqueta_tft('sede')} AS sede "
+    "FROM gold.mart_retencion_semestral)"
 )
 _ESTATICO = (
     "(SELECT alumno_key, TRY_CAST(cohorte AS INTEGER) AS cohorte, "
@@ -516,6 +522,35 @@ def resumen(con: duckdb.DuckDBPyConnection, f: Filtros) -> dict:
 # --- retention ---------------------------------------------------------------------------------------------
 
 
+COLUMNAS_CURVAS = ("cohorte", "semestres_desde_ingreso", "estudiantes", "activos", "tasa_activos", "completo")
+
+
+def curvas_retencion(con: duckdb.DuckDBPyConnection, f: Filtros) -> pd.DataFrame:
+    """Share of each cohort still active k semesters after entry, summed over the matching
+    gold.mart_retencion_semestral rows (the rule is in its SQL header). `completo` is False while some
+    of the cohort's semester k can still gain records. The year filter does not apply."""
+    with con.cursor() as cur:
+        if not _existe(cur, "gold", "mart_retencion_semestral"):
+            return _vacio(COLUMNAS_CURVAS)
+        where, params = _filtros(f)
+        return _frame(
+            cur,
+            f"""
+            SELECT cohorte, semestres_desde_ingreso,
+                   CAST(sum(estudiantes) AS BIGINT) AS estudiantes,
+                   CAST(sum(activos) AS BIGINT) AS activos,
+                   sum(activos) / sum(estudiantes) AS tasa_activos,
+                   bool_and(completo) AS completo
+            FROM {_CURVAS}
+            WHERE cohorte IS NOT NULL {where}
+            GROUP BY ALL
+            ORDER BY cohorte, semestres_desde_ingreso
+            """,
+            params,
+            COLUMNAS_CURVAS,
+        )
+
+
 def retencion_por_cohorte(con: duckdb.DuckDBPyConnection, f: Filtros) -> pd.DataFrame:
     """One row per cohort (academic year of entry), summed over the matching mart_cohort_analysis rows.
 
@@ -736,6 +771,18 @@ def riesgo(con: duckdb.DuckDBPyConnection, f: Filtros, limite: int | None = 500)
         return _frame(cur, sql, params, COLUMNAS_RIESGO), fuente
 
 
+def horizonte_modelo(con: duckdb.DuckDBPyConnection) -> int | None:
+    """The horizon (semesters) of the latest predictions' label, if the model is in use and says it."""
+    with con.cursor() as cur:
+        if not _usa_modelo(cur) or "horizonte" not in _columnas(cur, "ml", "predicciones"):
+            return None
+        fila = cur.execute(
+            "SELECT horizonte FROM ml.predicciones WHERE probabilidad IS NOT NULL "
+            "ORDER BY scored_at DESC NULLS LAST LIMIT 1"
+        ).fetchone()
+        return int(fila[0]) if fila and fila[0] is not None else None
+
+
 def ficha_modelo(con: duckdb.DuckDBPyConnection) -> tuple[str, str] | None:
     """(run_id, Markdown) of the model card of the run whose predictions the risk list shows, if any."""
     with con.cursor() as cur:
@@ -915,11 +962,13 @@ __all__ = [
     "anio_completo",
     "comparacion",
     "conectar",
+    "curvas_retencion",
     "distribucion_riesgo",
     "es_nulo",
     "estado_datos",
     "formato_numero",
     "formato_porcentaje",
+    "horizonte_modelo",
     "opciones",
     "rendimiento_por_semestre",
     "resumen",

@@ -18,6 +18,8 @@ PESTANAS: dict[str, str] = {
     "rendimiento": "Rendimiento académico",
     "estado": "Estado de los datos",
 }
+PESTANA_SEGUIMIENTO = "Mis estudiantes"
+SALIR = "Salir"
 
 FILTROS_TITULO = "Filtros"
 FILTRO_COHORTE = "Cohorte (año de ingreso)"
@@ -133,6 +135,10 @@ FRESCURA = "Frescura por fuente (evento más reciente en bronze)"
 PRUEBAS = "Pruebas de datos de la última construcción"
 PRUEBAS_RESUMEN = "{total} pruebas: {fallas} fallas, {avisos} avisos."
 COLUMNAS_ESTADO = {
+    "usuario": "Usuario",
+    "rol": "Rol",
+    "propuestas": "Propuestas",
+    "sedes": "Sedes",
     "layer": "Capa",
     "as_of": "Fecha de corte",
     "started_at": "Inicio",
@@ -150,3 +156,46 @@ COLUMNAS_ESTADO = {
     "failing": "Filas con falla",
     "checked_at": "Verificada",
 }
+
+CURVAS_RETENCION = "Curvas de retención: % que sigue activo (o ya egresó) por semestres desde el ingreso"
+SEMESTRES_DESDE_INGRESO = "Semestres desde el ingreso"
+
+# --- the tutor's view ----------------------------------------------------------------------------------------
+SOLO_TUTORES = "Solo los tutores ven estudiantes identificados."
+SIN_CONTACTO = "(sin carrera vigente: sin datos de contacto)"
+HEURISTICA_CORTA = "heurístico, no es un modelo"
+EXPLICA_HEURISTICA_CORTA = (
+    "todavía no corrió ningún modelo: el orden sale de una regla fija de 0 a 11 puntos, no de una probabilidad"
+)
+HORIZONTE = "probabilidad calibrada de abandonar o perder la regularidad en los próximos {n} cuatrimestres"
+SEGUIMIENTO_AYUDA = (
+    "Los {n} estudiantes de mayor riesgo de sus carreras y sedes. Elija una fila para ver su historial y "
+    "registrar un contacto. Cada consulta queda registrada."
+)
+CAPACIDAD = "¿A cuántos estudiantes puede contactar?"
+HISTORIAL_CONTACTOS = "Contactos registrados"
+SIN_CONTACTOS = "Todavía no hay contactos registrados."
+REGISTRAR_CONTACTO = "Registrar un contacto"
+ELIJA_ESTUDIANTE = "Elija un estudiante de la lista."
+CONTACTO_CON = "Estudiante elegido ({clave}…)"
+FECHA_CONTACTO = "Fecha del contacto"
+CANAL = "Canal"
+RESULTADO = "Resultado"
+SEGUIMIENTO_FECHA = "Próximo seguimiento (opcional)"
+NOTA = "Nota"
+GUARDAR_CONTACTO = "Guardar contacto"
+CONTACTO_GUARDADO = "Contacto guardado."
+CANALES = {
+    "telefono": "Teléfono",
+    "email": "Correo",
+    "presencial": "Presencial",
+    "mensajeria": "Mensajería",
+    "otro": "Otro",
+}
+RESULTADOS = {
+    "contactado": "Contactado",
+    "no_responde": "No responde",
+    "derivado": "Derivado",
+    "otro": "Otro",
+}
+USUARIOS = "Usuarios del tablero (declarados en DASHBOARD_USERS)"

@@ -10,9 +10,11 @@ import plotly.graph_objects as go
 from dash import dcc, html
 from dash.development.base_component import Component
 
+from dwh.dashboard import alcance
 from dwh.dashboard import componentes as c
 from dwh.dashboard import queries as q
 from dwh.dashboard import textos as t
+from dwh.dashboard.acceso import usuario_actual, usuarios_declarados
 from dwh.dashboard.queries import Filtros
 
 LIMITE_LISTADO = 500
@@ -26,6 +28,7 @@ def _rendimiento(columnas: list[str]) -> Callable[[duckdb.DuckDBPyConnection, Fi
 # Chart name -> the frame it draws, for its "Descargar CSV" button.
 DATOS: dict[str, Callable[[duckdb.DuckDBPyConnection, Filtros], pd.DataFrame]] = {
     "retencion_cohortes": q.retencion_por_cohorte,
+    "curvas_retencion": q.curvas_retencion,
     "comparacion_propuesta": lambda con, f: q.comparacion(con, f, "propuesta"),
     "comparacion_sede": lambda con, f: q.comparacion(con, f, "sede"),
     "distribucion_riesgo": q.distribucion_riesgo,
@@ -163,11 +166,48 @@ def cohortes(con: duckdb.DuckDBPyConnection, f: Filtros) -> list[Component]:
     )
     return [
         nota,
-        c.grafico("retencion_cohortes", t.RETENCION_COHORTES, fig),
+        html.Div(
+            [c.grafico("retencion_cohortes", t.RETENCION_COHORTES, fig), curvas(q.curvas_retencion(con, f))],
+            className="dos-columnas",
+        ),
         html.P(t.NOTA_INCOMPLETO, className="nota"),
         c.tabla("tabla-cohortes", filas, t.COLUMNAS_COHORTES),
         html.P(t.GRUPO_PEQUENO, className="nota") if df["grupo_pequeno"].any() else None,
     ]
+
+
+def curvas(df: pd.DataFrame) -> Component:
+    """One line per cohort: share still active by semesters since entry; a segment that ends in a semester
+    that can still gain records (follow-up incomplete) is dashed."""
+    fig = go.Figure()
+    for i, (cohorte, g) in enumerate(df.groupby("cohorte", sort=True)):
+        color = _COLORES_COHORTE[i % len(_COLORES_COHORTE)]
+        x, y = list(g["semestres_desde_ingreso"]), c.porcentajes(g["tasa_activos"])
+        completos = list(g["completo"])
+        hasta = max((k for k, ok in enumerate(completos) if ok), default=-1)
+        texto = [
+            f"{q.formato_porcentaje(v)} de {q.formato_numero(n)}" for v, n in zip(g["tasa_activos"], g["estudiantes"])
+        ]
+        comun = {"name": str(cohorte), "legendgroup": str(cohorte), "hovertext": texto, "hoverinfo": "text+name"}
+        fig.add_scatter(x=x[: hasta + 1], y=y[: hasta + 1], mode="lines+markers", line={"color": color}, **comun)
+        if hasta < len(x) - 1:
+            desde = max(hasta, 0)
+            fig.add_scatter(
+                x=x[desde:],
+                y=y[desde:],
+                mode="lines+markers",
+                line={"color": color, "dash": "dash"},
+                showlegend=hasta < 0,
+                **comun,
+            )
+    fig.update_layout(
+        xaxis={"title": t.SEMESTRES_DESDE_INGRESO, "dtick": 1},
+        yaxis={"title": t.PORCENTAJE, "range": [0, 105]},
+    )
+    return c.grafico("curvas_retencion", t.CURVAS_RETENCION, fig)
+
+
+_COLORES_COHORTE = ("#1f5f8b", "#e07b39", "#5b9a68", "#9b59b6", "#c0392b", "#17a2b8", "#8c6d31", "#6c757d")
 
 
 # --- programs and sites ------------------------------------------------------------------------------------
@@ -274,8 +314,7 @@ def riesgo(con: duckdb.DuckDBPyConnection, f: Filtros) -> list[Component]:
                 "puntaje": t.PUNTAJE_MODELO if fuente == q.FUENTE_MODELO else t.PUNTAJE_HEURISTICO,
                 **(t.COLUMNA_RAZONES if listado["razones"].notna().any() else {}),
             },
-            sort_action="native",
-            page_size=20,
+            filas_por_pagina=20,
         ),
         c.boton_csv("listado_riesgo"),
         ficha_modelo(con),
@@ -351,15 +390,12 @@ def rendimiento(con: duckdb.DuckDBPyConnection, f: Filtros) -> list[Component]:
 def _seccion(titulo: str, id_: str, df: pd.DataFrame, columnas: tuple[str, ...]) -> list[Component]:
     if df.empty:
         return [html.H3(titulo), c.sin_datos()]
-    estilo = [
-        {"if": {"filter_query": '{status} = "fail" || {status} = "failed"'}, "backgroundColor": "#f8d7da"},
-        {"if": {"filter_query": '{status} = "warn"'}, "backgroundColor": "#fff3cd"},
-    ]
+    estilo = [(("status", "fail"), "#f8d7da"), (("status", "failed"), "#f8d7da"), (("status", "warn"), "#fff3cd")]
     columnas_tabla = {k: t.COLUMNAS_ESTADO.get(k, k) for k in columnas}
     if "seconds" in df:
         df = df.assign(seconds=df["seconds"].round(1))
-    opciones = {"style_data_conditional": estilo} if "status" in columnas else {}
-    return [html.H3(titulo), c.tabla(id_, df, columnas_tabla, page_size=20, **opciones)]
+    colores = estilo if "status" in columnas else None
+    return [html.H3(titulo), c.tabla(id_, df, columnas_tabla, filas_por_pagina=20, colores_filas=colores)]
 
 
 def estado(con: duckdb.DuckDBPyConnection, f: Filtros) -> list[Component]:
@@ -377,7 +413,20 @@ def estado(con: duckdb.DuckDBPyConnection, f: Filtros) -> list[Component]:
         *_seccion(t.FRESCURA, "tabla-frescura", e["frescura"], q.COLUMNAS_FRESCURA),
         *_seccion(t.PRUEBAS, "tabla-pruebas", pruebas, q.COLUMNAS_PRUEBAS),
         html.P(resumen_pruebas, id="resumen-pruebas", className="nota") if len(pruebas) else None,
+        *(usuarios() if alcance.es_admin(usuario_actual()) else []),
     ]
+
+
+def usuarios() -> list[Component]:
+    """For the admin: who may log in, with which role and scope (no password hashes)."""
+    df = pd.DataFrame(
+        [
+            {"usuario": u.usuario, "rol": u.rol, "propuestas": ", ".join(u.propuestas), "sedes": ", ".join(u.sedes)}
+            for u in usuarios_declarados()
+        ],
+        columns=["usuario", "rol", "propuestas", "sedes"],
+    )
+    return _seccion(t.USUARIOS, "tabla-usuarios", df, ("usuario", "rol", "propuestas", "sedes"))
 
 
 # Tab value -> its content (the keys are textos.PESTANAS').

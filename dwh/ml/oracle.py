@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,7 +15,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
-from dwh.settings import ConfigError, SourceDatabase, load_config, scrub_passwords
+from dwh.ops.keys import KeyFileError, pseudonym, read_key
+from dwh.settings import ConfigError, SourceDatabase, load_config, scrub_passwords, warehouse_path
 from dwh.synthetic import catalogs, futures
 from dwh.synthetic.generate import source_sizes
 from dwh.synthetic.guarani_shapes import local_days
@@ -88,8 +88,13 @@ def _per_source(
     origin, rules = _warehouse(published)
     keys = rows[["alumno_key", "time_idx"]].drop_duplicates().reset_index(drop=True)
     results = {name: np.full(len(keys), np.nan) for name in columns}
+    try:
+        secret = read_key(warehouse_path())
+    except KeyFileError as exc:
+        log.warning("no oracle: the alumno keys cannot be matched without the pseudonym key: %s", exc)
+        return None
     for source in sources:
-        stu_of = {_key(source.name, a + 1): a for a in range(source.students)}
+        stu_of = {pseudonym(secret, source.name, a + 1): a for a in range(source.students)}
         stu = keys["alumno_key"].map(stu_of).to_numpy()
         # time_idx counts from the origin year, a simulation semester from the source's first cohort
         t = keys["time_idx"].to_numpy().astype(np.int64) + 2 * (origin - source.config.first_year)
@@ -198,8 +203,3 @@ def _warehouse(published: Path) -> tuple[int, LabelRules]:
         closing=tuple((int(r[2]), int(r[3])) for r in calendar),
     )
     return int(origin[0]), rules
-
-
-def _key(source_name: str, alumno: int) -> str:
-    """silver.surrogate(source_db, alumno): the warehouse's alumno_key."""
-    return hashlib.md5(f"{source_name}|{alumno}".encode()).hexdigest()

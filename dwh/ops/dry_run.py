@@ -12,7 +12,8 @@ from dwh.ops.selection import Selection
 from dwh.pipelines._sql_runner import load_seeds
 from dwh.pipelines.silver_transform import bronze_placeholders
 from dwh.pipelines.sql_files import layer_files
-from dwh.settings import SourceDatabase, scrub_passwords, time_zone
+from dwh.settings import APP_DB_KIND, SourceDatabase, scrub_passwords, time_zone
+from dwh.sources import intervenciones
 from dwh.sources.coerce import TypeMismatch
 from dwh.sources.declared import UndeclaredColumn
 from dwh.sources.sql_resource import initial_cursor, psycopg_sql, read_as_declared, read_sql, source_engine
@@ -30,6 +31,12 @@ def _explain_bronze(sources: list[SourceDatabase], selection: Selection, start: 
         tables = [t for t in selection.bronze if t.kind == source.kind]
         _out(f"source {source.name} ({source.kind}) {source.redacted_url}: {len(tables)} resources")
         if not tables:
+            continue
+        if source.kind == APP_DB_KIND:
+            for table in tables:
+                readable, line = intervenciones.dry_run_line(table, source, as_of)
+                failures += not readable
+                _out(line)
             continue
         try:
             conn = source_engine(source).raw_connection()

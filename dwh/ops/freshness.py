@@ -8,7 +8,7 @@ from pathlib import Path
 
 import duckdb
 
-from dwh.settings import SourceDatabase
+from dwh.settings import APP_DB_KIND, SourceDatabase
 from dwh.sources.catalog import by_name
 
 # Tables whose cursor is the day something happened. attendance and academic use the period's end and
@@ -79,6 +79,8 @@ def check(warehouse: Path, sources: list[SourceDatabase], today: dt.date | None 
     newest = newest_dates(warehouse) if warehouse.exists() else {}
     out = []
     for source in sources:
+        if source.kind == APP_DB_KIND:
+            continue  # interventions come when tutors act, not on a schedule: no age to watch
         value = newest.get(source.name)
         age = (today - value).days if value is not None else None
         out.append(Freshness(source.name, value, age, source.max_age_days))

@@ -50,6 +50,9 @@ def run_layer_command(
     except LockHeld as exc:
         log.error("%s", exc)
         return 1
+    except ConfigError as exc:  # e.g. silver's pseudonym key file is missing
+        log.error("%s; nothing was changed", exc)
+        return 2
     except (SqlLayerError, SqlRunError, DataTestError) as exc:
         layer = module.split("_")[0]
         log.error("%s not built, the previous %s is unchanged: %s", layer, layer, exc)

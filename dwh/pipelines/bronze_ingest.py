@@ -20,6 +20,7 @@ from dwh.ops.lock import LockHeld, warehouse_lock
 from dwh.ops.warehouse_file import WarehouseUnavailable, check_warehouse
 from dwh.pipelines import bronze_settings, bronze_warehouse
 from dwh.settings import (
+    APP_DB_KIND,
     ConfigError,
     SourceDatabase,
     as_of_date,
@@ -29,6 +30,7 @@ from dwh.settings import (
     time_zone,
     warehouse_path,
 )
+from dwh.sources import intervenciones
 from dwh.sources.catalog import BronzeTable
 from dwh.sources.coerce import TypeMismatch
 from dwh.sources.declared import UndeclaredColumn
@@ -90,6 +92,8 @@ def _resources_for(
     refresh: frozenset[str] = frozenset(),
 ) -> list:
     """Build the source's resources; a missing optional table or view is a schema variant, not a failure."""
+    if source.kind == APP_DB_KIND:
+        return _app_db_resources(warehouse, source, tables, as_of, report)
     engine = source_engine(source)
     pending = bronze_warehouse.pending_full_reloads(warehouse, source.name)
     resources = []
@@ -149,6 +153,21 @@ def _resources_for(
             )
             report.outcomes.append(TableOutcome(source.name, table.name, variant, 0, path.name if attempt else ""))
             break
+    return resources
+
+
+def _app_db_resources(
+    warehouse: Path, source: SourceDatabase, tables: list[BronzeTable], as_of: dt.date, report: BronzeReport
+) -> list:
+    """The application database's tables: read in full now (they are small), each replacing the source's rows."""
+    resources = []
+    for table in tables:
+        data = intervenciones.read_table(table, source, as_of)
+        if not data.num_rows:
+            # dlt's merge deletes only the partitions its rows name: an empty read replaces nothing by itself.
+            bronze_warehouse.delete_source_rows(warehouse, table.name, source.name)
+        resources.append(intervenciones.intervenciones_resource(table, data, source.name))
+        report.outcomes.append(TableOutcome(source.name, table.name, "loaded"))
     return resources
 
 
@@ -282,6 +301,11 @@ def run_bronze(
             len(report.outcomes) - first_outcome,
             time.perf_counter() - t0,
         )
+    app_tables = [t.name for t in tables if t.kind == APP_DB_KIND]
+    if app_tables and not any(s.kind == APP_DB_KIND for s in sources):
+        # No source reads the application database: its tables exist, empty, so silver and gold do not change
+        # shape with the configuration.
+        bronze_warehouse.create_declared(warehouse, app_tables)
     bronze_warehouse.record_outcomes(
         warehouse, report.run_id, started, [(o.source, o.table, o.status, o.rows, o.message) for o in report.outcomes]
     )

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import duckdb
+
+from dwh.sources.declared import BRONZE_DDL
 
 DATASET = "bronze"
 LOG_TABLE = "_dwh_load_log"
@@ -46,6 +49,19 @@ def delete_source_rows(warehouse: Path, table: str, source: str) -> None:
         return
     with duckdb.connect(str(warehouse)) as con:
         con.execute(f'DELETE FROM {DATASET}."{table}" WHERE source_db = ?', [source])
+
+
+def create_declared(warehouse: Path, tables: list[str]) -> None:
+    """Create these bronze tables, empty, from their declaration in dwh/schema/bronze.sql, if they are missing."""
+    statements = {}
+    for statement in duckdb.extract_statements(BRONZE_DDL.read_text(encoding="utf-8")):
+        match = re.search(rf"CREATE TABLE IF NOT EXISTS {DATASET}\.(\w+)", statement.query)
+        if match:
+            statements[match.group(1)] = statement.query
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {DATASET}")
+        for table in tables:
+            con.execute(statements[table])
 
 
 def record_outcomes(warehouse: Path, run_id: str, started: dt.datetime, rows: list[tuple]) -> None:

@@ -2,35 +2,18 @@
 
 from __future__ import annotations
 
-import os
-import secrets
 import sys
 from pathlib import Path
 
 import duckdb
 
+from dwh.ops import keys
 from dwh.pipelines._layer_command import run_layer_command
-from dwh.pipelines._sql_runner import META, LayerRun, build_layer
+from dwh.pipelines._sql_runner import LayerRun, build_layer
 from dwh.pipelines.bronze_warehouse import LOG_DDL
 from dwh.pipelines.sql_files import SqlFile
 
 BRONZE_SCHEMA_SQL = Path(__file__).resolve().parent.parent / "schema" / "bronze.sql"
-
-
-def hash_salt(warehouse: Path) -> str:
-    """The salt of pseudonymous hashes: $DWH_HASH_SALT, else one generated once and kept in the warehouse."""
-    configured = os.environ.get("DWH_HASH_SALT")
-    if configured:
-        return configured
-    with duckdb.connect(str(warehouse)) as con:
-        con.execute(f"CREATE SCHEMA IF NOT EXISTS {META}")
-        con.execute(f"CREATE TABLE IF NOT EXISTS {META}.secrets (name VARCHAR PRIMARY KEY, value VARCHAR)")
-        row = con.execute(f"SELECT value FROM {META}.secrets WHERE name = 'hash_salt'").fetchone()
-        if row:
-            return row[0]
-        salt = secrets.token_hex(16)
-        con.execute(f"INSERT INTO {META}.secrets VALUES ('hash_salt', ?)", [salt])
-        return salt
 
 
 def bronze_placeholders() -> list[str]:
@@ -41,13 +24,16 @@ def bronze_placeholders() -> list[str]:
 
 
 def build(warehouse: Path, as_of, files: list[SqlFile] | None = None) -> LayerRun:
-    """Build silver (all files, or the given ones) in one transaction; raises on any failure."""
+    """Build silver (all files, or the given ones) in one transaction; raises on any failure.
+
+    Person keys are HMACs under the pseudonym key (dwh.ops.keys); KeyFileError (bad input) when the key
+    file the warehouse was built with is missing or wrong."""
     return build_layer(
         warehouse,
         "silver",
         as_of,
         files=files,
-        variables={"hash_salt": hash_salt(warehouse)},
+        variables=keys.sql_variables(keys.warehouse_key(warehouse)),
         prepare=bronze_placeholders(),
     )
 

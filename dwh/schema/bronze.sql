@@ -31,6 +31,7 @@ CREATE TABLE IF NOT EXISTS bronze.students (
     tipo_ingreso BIGINT,
     situacion_asp BIGINT,
     aspirante_resultado VARCHAR,
+    legajo VARCHAR,
     _dlt_load_id VARCHAR
 );
 CREATE TABLE IF NOT EXISTS bronze.personas (
@@ -44,6 +45,9 @@ CREATE TABLE IF NOT EXISTS bronze.personas (
     nacionalidad BIGINT,
     nacionalidad_desc VARCHAR,
     usuario VARCHAR,
+    apellido VARCHAR,
+    nombres VARCHAR,
+    email VARCHAR,
     _dlt_load_id VARCHAR
 );
 CREATE TABLE IF NOT EXISTS bronze.elementos (
@@ -320,5 +324,16 @@ CREATE TABLE IF NOT EXISTS bronze.moodle_engagement (
     recursos_distintos BIGINT,
     primer_evento TIMESTAMP WITH TIME ZONE,
     ultimo_evento TIMESTAMP WITH TIME ZONE,
+    _dlt_load_id VARCHAR
+);
+CREATE TABLE IF NOT EXISTS bronze.intervenciones (
+    source_db VARCHAR,
+    intervencion BIGINT,
+    alumno_key VARCHAR,
+    fecha DATE,
+    canal VARCHAR,
+    resultado VARCHAR,
+    seguimiento DATE,
+    registrada TIMESTAMP WITH TIME ZONE,
     _dlt_load_id VARCHAR
 );

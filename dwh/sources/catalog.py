@@ -17,7 +17,7 @@ class BronzeTable:
     """One bronze table. `key` excludes source_db, which every key starts with."""
 
     name: str
-    kind: Literal["guarani", "moodle"]
+    kind: Literal["guarani", "moodle", "intervenciones"]
     key: tuple[str, ...]
     cursor: str | None = None
     lag_days: int = 0
@@ -74,6 +74,8 @@ TABLES: tuple[BronzeTable, ...] = (
     BronzeTable("moodle_enrolments", "moodle", ("user_enrolment_id",), "modificado", 30),
     BronzeTable("moodle_attendance", "moodle", ("attendance_log_id",), "tomada", 30),
     BronzeTable("moodle_engagement", "moodle", ("userid", "courseid", "dia"), "dia", 3),
+    # Not a SQL file: read from the application database (dwh/sources/intervenciones.py), in full every run.
+    BronzeTable("intervenciones", "intervenciones", ("intervencion",)),
 )
 
 

@@ -6,7 +6,8 @@
 -- load:     snapshot (each run replaces this source's rows)
 -- Every sga_alumnos row is kept (D29). Of the person's aspirant records for the same propuesta, the first
 -- admitted one (resultado_asp A or P) is the entry, earliest inscription first, ties by id (D3): a later
--- admitted record is a readmission (cnt_readmisiones), not a new cohort.
+-- admitted record is a readmission (cnt_readmisiones), not a new cohort. legajo only feeds
+-- contactos.duckdb, the tutors' file (dwh/docs/PRIVACY.md).
 SELECT a.alumno,
        a.persona,
        a.propuesta,
@@ -33,7 +34,8 @@ SELECT a.alumno,
        asp.anio_academico::integer    AS anio_ingreso,
        asp.tipo_ingreso,
        asp.situacion_asp,
-       asp.resultado_asp              AS aspirante_resultado
+       asp.resultado_asp              AS aspirante_resultado,
+       a.legajo
 FROM negocio.sga_alumnos a
 LEFT JOIN (
     -- One sort of the aspirant table and a hash join: a per-student lookup here grows quadratically.

@@ -15,8 +15,26 @@ CREATE OR REPLACE MACRO silver.anios_cumplidos(desde, hasta) AS
     - CASE WHEN strftime(hasta, '%m%d') < strftime(desde, '%m%d') THEN 1 ELSE 0 END;
 
 -- Stable surrogate key of a source row: the same source and natural key give the same value in every run.
+-- For things, not people (programs, plans, subjects, sites): md5 is enough, nothing personal to reverse.
 CREATE OR REPLACE MACRO silver.surrogate(source_db, natural_key) AS
     md5(source_db || '|' || CAST(natural_key AS VARCHAR));
+
+-- The pseudonym key (32 bytes, hex) set by the pipeline from the key file outside the warehouse
+-- (dwh/ops/keys.py); a caller that sets only hash_salt (tests, dry runs) gets sha256(hash_salt), as
+-- DWH_HASH_SALT gives in Python. Padded with zeros to SHA-256's 64-byte block, as HMAC pads a short key.
+CREATE OR REPLACE MACRO silver.pseudonym_key_block() AS
+    unhex(COALESCE(getvariable('pseudonym_key'), sha256(getvariable('hash_salt')),
+                   error('silver: no pseudonym key (the pipeline sets the variable pseudonym_key)'))
+          || repeat('00', 32));
+
+-- Stable pseudonymous key of a person, a student or a login: HMAC-SHA256(key, domain|natural_key), the
+-- first 32 hex characters (RFC 2104: sha256(key^opad || sha256(key^ipad || message))). Without the key
+-- nobody can recompute it from an alumno number or a DNI; with it, dwh.ops.keys.pseudonym() gives the same.
+-- encode(), not a cast to BLOB: a cast would read backslash escapes in the text.
+CREATE OR REPLACE MACRO silver.pseudonym(domain, natural_key) AS
+    left(sha256(xor(silver.pseudonym_key_block()::BIT, unhex(repeat('5c', 64))::BIT)::BLOB
+                || unhex(sha256(xor(silver.pseudonym_key_block()::BIT, unhex(repeat('36', 64))::BIT)::BLOB
+                                || encode(domain || '|' || CAST(natural_key AS VARCHAR))))), 32);
 
 CREATE OR REPLACE MACRO silver.setting(setting_name) AS
     (SELECT value FROM silver.seed_settings WHERE name = setting_name);

@@ -4,9 +4,10 @@
 -- test:     unique(persona_key)
 -- test:     expression(edad IS NULL OR edad BETWEEN 10 AND 100) warn
 -- Ages are completed years at the as-of date (DWH_AS_OF), never at the run date. The login (the DNI in
--- practice) stays in bronze: only a salted hash of it is kept, to link Moodle accounts.
+-- practice) stays in bronze: only its keyed pseudonym (HMAC under the key file) is kept, to link Moodle
+-- accounts; persona_key is a keyed pseudonym too (dwh/docs/PRIVACY.md).
 CREATE OR REPLACE TABLE silver.dim_persona AS
-SELECT silver.surrogate(source_db, persona)                            AS persona_key,
+SELECT silver.pseudonym(source_db, persona)                            AS persona_key,
        source_db,
        persona,
        fecha_nacimiento,
@@ -18,5 +19,5 @@ SELECT silver.surrogate(source_db, persona)                            AS person
        nacionalidad,
        nacionalidad_desc,
        CASE WHEN NULLIF(trim(usuario), '') IS NOT NULL
-            THEN md5(getvariable('hash_salt') || lower(trim(usuario))) END AS login_hash
+            THEN silver.pseudonym('login', lower(trim(usuario))) END        AS login_hash
 FROM bronze.personas;

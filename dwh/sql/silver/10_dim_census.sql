@@ -14,11 +14,11 @@ WITH ordered AS (
            lead(c.fecha) OVER (PARTITION BY c.source_db, c.persona ORDER BY c.fecha, c.dato_censal) AS siguiente
     FROM bronze.census c
 )
-SELECT silver.surrogate(source_db, dato_censal)                 AS census_key,
+SELECT silver.pseudonym(source_db, dato_censal)                 AS census_key,
        source_db,
        dato_censal,
        persona,
-       silver.surrogate(source_db, persona)                     AS persona_key,
+       silver.pseudonym(source_db, persona)                     AS persona_key,
        fecha                                                    AS valid_from,
        siguiente - 1                                            AS valid_to,
        fecha <= getvariable('as_of') AND (siguiente IS NULL OR getvariable('as_of') < siguiente)

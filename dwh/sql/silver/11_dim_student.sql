@@ -27,10 +27,10 @@ base AS (
     FROM bronze.students s
     LEFT JOIN first_course fc ON fc.source_db = s.source_db AND fc.alumno = s.alumno
 )
-SELECT silver.surrogate(b.source_db, b.alumno)                     AS student_key,
+SELECT silver.pseudonym(b.source_db, b.alumno)                     AS student_key,
        b.source_db,
        b.alumno,
-       silver.surrogate(b.source_db, b.persona)                    AS persona_key,
+       silver.pseudonym(b.source_db, b.persona)                    AS persona_key,
        silver.surrogate(b.source_db, b.propuesta)                  AS propuesta_key,
        silver.surrogate(b.source_db, b.plan_version_id)            AS plan_version_key,
        silver.surrogate(b.source_db, b.ubicacion)                  AS ubicacion_key,

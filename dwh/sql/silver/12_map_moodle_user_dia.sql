@@ -7,7 +7,7 @@
 -- test:     not_null(student_key)
 -- test:     accepted_values(regla: 'unica', 'abierta', 'ninguna_abierta', 'antes_de_ingresar')
 -- Which student each day of a Moodle account's activity (log events or attendance sessions) belongs to. The
--- account links to a person through the salted hash of its login (`username`, or `idnumber` when
+-- account links to a person through the keyed pseudonym of its login (`username`, or `idnumber` when
 -- seed_settings.moodle_match_field says so), like the person's `usuario`; the raw DNI never leaves bronze.
 -- A person with one career: that career. With several (a second career, or the same person in two
 -- sources), a day belongs to the career open on it: entered by that day, not graduated before it, and
@@ -18,7 +18,7 @@
 CREATE OR REPLACE TABLE silver.map_moodle_user_dia AS
 WITH cuentas AS (
     SELECT u.source_db, u.userid,
-           md5(getvariable('hash_salt') || lower(trim(
+           silver.pseudonym('login', lower(trim(
                CASE silver.setting('moodle_match_field') WHEN 'idnumber' THEN u.idnumber ELSE u.username END)))
                AS login_hash
     FROM bronze.moodle_users u
@@ -53,10 +53,10 @@ candidatos AS (
 ),
 actividad AS (
     -- academic activity days of the careers of people with more than one
-    SELECT silver.surrogate(source_db, alumno) AS student_key, CAST(fecha_inscripcion AS DATE) AS fecha
+    SELECT silver.pseudonym(source_db, alumno) AS student_key, CAST(fecha_inscripcion AS DATE) AS fecha
     FROM bronze.course_inscriptions
-    UNION SELECT silver.surrogate(source_db, alumno), CAST(fecha_inscripcion AS DATE) FROM bronze.exam_inscriptions
-    UNION SELECT silver.surrogate(source_db, alumno), CAST(fecha_reinscripcion AS DATE) FROM bronze.reinscripciones
+    UNION SELECT silver.pseudonym(source_db, alumno), CAST(fecha_inscripcion AS DATE) FROM bronze.exam_inscriptions
+    UNION SELECT silver.pseudonym(source_db, alumno), CAST(fecha_reinscripcion AS DATE) FROM bronze.reinscripciones
 ),
 varias AS (
     SELECT c.*, a.fecha AS ultima_actividad

@@ -28,7 +28,7 @@ candidates AS (
            row_number() OVER (PARTITION BY a.source_db, a.userid
                               ORDER BY st.fecha_ingreso DESC NULLS LAST, st.source_db, st.alumno) AS rn
     FROM accounts a
-    JOIN silver.dim_persona p ON p.login_hash = md5(getvariable('hash_salt') || lower(trim(a.login)))
+    JOIN silver.dim_persona p ON p.login_hash = silver.pseudonym('login', lower(trim(a.login)))
     JOIN silver.dim_student st ON st.persona_key = p.persona_key
     WHERE NULLIF(trim(a.login), '') IS NOT NULL
 )

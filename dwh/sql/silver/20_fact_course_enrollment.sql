@@ -15,7 +15,7 @@
 CREATE OR REPLACE TABLE silver.fact_course_enrollment AS
 SELECT ci.source_db,
        ci.inscripcion_id                                                   AS inscripcion,
-       silver.surrogate(ci.source_db, ci.alumno)                           AS student_key,
+       silver.pseudonym(ci.source_db, ci.alumno)                           AS student_key,
        silver.surrogate(ci.source_db, ci.elemento_id)                      AS elemento_key,
        silver.surrogate(ci.source_db, ci.plan_version_id)                  AS plan_version_key,
        ci.comision,

@@ -16,7 +16,7 @@
 CREATE OR REPLACE TABLE silver.fact_academic_performance AS
 SELECT h.source_db,
        h.dwh_pk,
-       silver.surrogate(h.source_db, h.alumno)                              AS student_key,
+       silver.pseudonym(h.source_db, h.alumno)                              AS student_key,
        silver.surrogate(h.source_db, h.elemento)                            AS elemento_key,
        silver.surrogate(h.source_db, h.plan_version)                        AS plan_version_key,
        silver.surrogate(h.source_db, h.instancia)                           AS instancia_key,

@@ -10,7 +10,7 @@
 CREATE OR REPLACE TABLE silver.fact_exam_inscription AS
 SELECT source_db,
        inscripcion_id                                             AS inscripcion,
-       silver.surrogate(source_db, alumno)                        AS student_key,
+       silver.pseudonym(source_db, alumno)                        AS student_key,
        silver.surrogate(source_db, elemento_id)                   AS elemento_key,
        silver.surrogate(source_db, instancia_id)                  AS instancia_key,
        silver.surrogate(source_db, plan_version_id)               AS plan_version_key,

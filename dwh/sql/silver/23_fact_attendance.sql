@@ -16,7 +16,7 @@ CREATE OR REPLACE TABLE silver.fact_attendance AS
 WITH guarani AS (
     SELECT source_db, 'guarani' AS sistema, comision AS curso, alumno AS participante,
            COALESCE(fin_dictado, periodo_fin)                            AS fecha,
-           silver.surrogate(source_db, alumno)                           AS student_key,
+           silver.pseudonym(source_db, alumno)                           AS student_key,
            silver.surrogate(source_db, elemento)                         AS elemento_key,
            CAST(anio_academico AS INTEGER)                               AS anio_academico,
            CAST(silver.cuatrimestre(periodo_inicio) AS INTEGER)           AS cuatrimestre,

@@ -6,7 +6,7 @@
 CREATE OR REPLACE TABLE silver.fact_reinscription AS
 SELECT source_db,
        reinscripcion,
-       silver.surrogate(source_db, alumno)      AS student_key,
+       silver.pseudonym(source_db, alumno)      AS student_key,
        CAST(anio_academico AS INTEGER)          AS anio_academico,
        fecha_reinscripcion,
        nro_transaccion

@@ -41,7 +41,7 @@ events AS (
 )
 SELECT e.source_db,
        e.evento_id,
-       silver.surrogate(e.source_db, e.alumno)                                 AS student_key,
+       silver.pseudonym(e.source_db, e.alumno)                                 AS student_key,
        e.alumno,
        e.tipo_evento,
        e.fecha_evento,

@@ -9,7 +9,7 @@ CREATE OR REPLACE TABLE silver.fact_student_status_history AS
 SELECT source_db,
        alumno,
        fecha                                                                        AS fecha_cambio,
-       silver.surrogate(source_db, alumno)                                          AS student_key,
+       silver.pseudonym(source_db, alumno)                                          AS student_key,
        calidad,
        motivo_calidad,
        row_number() OVER (PARTITION BY source_db, alumno ORDER BY fecha)            AS nro_cambio,
