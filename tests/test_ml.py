@@ -158,7 +158,10 @@ def test_train_writes_the_run_and_evaluate_the_figures(trained, monkeypatch):
     for text in ("# Ficha del modelo", "## Qué predice", "## Datos", "2023-2", "pronostico", "## Límites conocidos"):
         assert text in card, text
     # evaluate again, in this process (the oracle finds the sources through DWH_CONFIG): the same figures
-    monkeypatch.setenv("DWH_CONFIG", str(trained.parents[1] / "config.py"))
+    # (and rebuilds the student keys with the pipeline's key: here its salt)
+    for name, value in _env(trained.parents[1]).items():
+        if name.startswith("DWH_"):
+            monkeypatch.setenv(name, value)
     again = evaluate(run_dir, trained.parents[1] / "frozen.duckdb", bootstrap=100)
     assert json.loads(json.dumps(again, default=str)) == result
 

@@ -74,6 +74,7 @@ def _write_published(warehouse: Path, tmp: Path) -> None:
     """A new DuckDB file holding only what may be published; no byte of the working file is copied, so no
     freed block of it can carry an identifier along."""
     with duckdb.connect(str(tmp)) as con:
+        con.execute("SET enable_progress_bar = false")  # a nightly run's log is not a terminal
         con.execute(f"ATTACH ? AS {SOURCE} (READ_ONLY)", [str(warehouse)])
         for statement in _copy_sql(con):
             con.execute(statement)

@@ -31,9 +31,14 @@ CREATE OR REPLACE MACRO silver.pseudonym_key_block() AS
 -- first 32 hex characters (RFC 2104: sha256(key^opad || sha256(key^ipad || message))). Without the key
 -- nobody can recompute it from an alumno number or a DNI; with it, dwh.ops.keys.pseudonym() gives the same.
 -- encode(), not a cast to BLOB: a cast would read backslash escapes in the text.
+CREATE OR REPLACE MACRO silver.pseudonym_pad(name, byte) AS
+    -- the key's inner or outer block: set by the pipeline (pseudonym_ipad/opad), else derived per call
+    unhex(COALESCE(getvariable('pseudonym_' || name),
+                   hex(xor(silver.pseudonym_key_block()::BIT, unhex(repeat(byte, 64))::BIT)::BLOB)));
+
 CREATE OR REPLACE MACRO silver.pseudonym(domain, natural_key) AS
-    left(sha256(xor(silver.pseudonym_key_block()::BIT, unhex(repeat('5c', 64))::BIT)::BLOB
-                || unhex(sha256(xor(silver.pseudonym_key_block()::BIT, unhex(repeat('36', 64))::BIT)::BLOB
+    left(sha256(silver.pseudonym_pad('opad', '5c')
+                || unhex(sha256(silver.pseudonym_pad('ipad', '36')
                                 || encode(domain || '|' || CAST(natural_key AS VARCHAR))))), 32);
 
 CREATE OR REPLACE MACRO silver.setting(setting_name) AS
