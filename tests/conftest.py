@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import re
 import uuid
@@ -60,7 +61,62 @@ def fresh_database(pg_admin_url: str) -> Iterator[Callable[[str], str]]:
         drop_database(pg_admin_url, name)
 
 
+# Modules marked `slow` (`make test-fast` leaves them out): each builds a synthetic university, runs the whole
+# pipeline, trains a model or drives a browser. Marked here so the test modules themselves stay unchanged.
+SLOW_MODULES = (
+    "test_ml.py",
+    "test_ml_tft.py",
+    "test_oracle.py",
+    "test_dashboard_tutor.py",
+    "test_dashboard_app.py",
+    "test_bronze_types.py",
+    "test_gold_time_travel.py",
+    "test_privacy.py",
+    "test_interventions.py",
+    "test_ops_kill.py",
+    "test_synthetic_*.py",
+)
+# The browser tests skip with a reason naming Chromium when /usr/bin/chromium or chromedriver is missing.
+# With DWH_REQUIRE_BROWSER=1 (set by .ci/run) such a skip is a failure: CI must not pass without them.
+REQUIRE_BROWSER = "DWH_REQUIRE_BROWSER"
+BROWSER_HINT = "apt-get install chromium chromium-driver (as .ci/run does), then make test"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if any(fnmatch.fnmatch(item.path.name, pattern) for pattern in SLOW_MODULES):
+            item.add_marker(pytest.mark.slow)
+
+
+def _skip_reason(report: pytest.TestReport) -> str:
+    longrepr = report.longrepr
+    return longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+
+
+def _is_browser_skip(report: pytest.TestReport) -> bool:
+    return report.skipped and "chromium" in _skip_reason(report).lower()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[pytest.TestReport]:
+    report: pytest.TestReport = yield
+    if os.environ.get(REQUIRE_BROWSER) == "1" and _is_browser_skip(report):
+        report.outcome = "failed"
+        report.longrepr = f"{_skip_reason(report)}; {REQUIRE_BROWSER}=1 requires the browser tests"
+        report.user_properties.append(("browser_missing", True))
+    return report
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    reports = [r for key in ("skipped", "failed", "error") for r in terminalreporter.stats.get(key, [])]
+    skipped = sum(1 for r in reports if isinstance(r, pytest.TestReport) and _is_browser_skip(r))
+    failed = sum(1 for r in reports if ("browser_missing", True) in getattr(r, "user_properties", []))
+    if failed:
+        terminalreporter.write_line(
+            f"browser tests: {failed} FAILED, Chromium missing and {REQUIRE_BROWSER}=1; {BROWSER_HINT}", red=True
+        )
+    elif skipped:
+        terminalreporter.write_line(f"browser tests: {skipped} skipped, no Chromium; to run them: {BROWSER_HINT}")
     terminalreporter.write_line(f"postgres: {config.stash.get(_BACKEND, 'not used in this session')}")
 
 

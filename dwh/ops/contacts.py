@@ -50,7 +50,7 @@ def contacts_sql(con: duckdb.DuckDBPyConnection) -> str:
         "SELECT count(*) FROM duckdb_tables() WHERE database_name = ? AND schema_name = 'silver' "
         "AND table_name = 'dim_student'",
         [SOURCE],
-    ).fetchone()[0]
+    ).fetchone()[0]  # type: ignore[index]
     if not built or not students:
         return "SELECT " + ", ".join(f"CAST(NULL AS VARCHAR) AS {c}" for c in COLUMNS) + " WHERE false"
     return f"""
@@ -77,7 +77,7 @@ def write_contacts(warehouse: Path, target: Path) -> int:
     with duckdb.connect(str(target)) as con:
         con.execute(f"ATTACH ? AS {SOURCE} (READ_ONLY)", [str(warehouse)])
         con.execute(f"CREATE TABLE main.{TABLE} AS {contacts_sql(con)}")
-        rows = con.execute(f"SELECT count(*) FROM main.{TABLE}").fetchone()[0]
+        rows: int = con.execute(f"SELECT count(*) FROM main.{TABLE}").fetchone()[0]  # type: ignore[index]
         con.execute(f"DETACH {SOURCE}")
     with open(target, "rb") as fh:
         os.fsync(fh.fileno())

@@ -63,7 +63,7 @@ def _explain_bronze(sources: list[SourceDatabase], selection: Selection, start: 
                                 "as_of": as_of,
                             },
                         )
-                        plan = cursor.fetchone()[0]
+                        plan = cursor.fetchone()[0]  # type: ignore[index]  # EXPLAIN returns rows
                         # Every column must also be readable as its declared bronze type.
                         read_as_declared(conn, read_sql(path), table.name)
                         _out(f"{label}; {path.name}: {plan.strip()[:100]}")
@@ -90,8 +90,8 @@ def _explain_layers(selection: Selection, as_of: dt.date) -> int:
     con.execute("SET TimeZone = ?", [time_zone()])
     con.execute("SET VARIABLE as_of = ?", [as_of])
     con.execute("SET VARIABLE hash_salt = 'dry-run'")
-    for statement in bronze_placeholders():
-        con.execute(statement)
+    for placeholder in bronze_placeholders():
+        con.execute(placeholder)
     for layer in ("silver", "gold"):
         shown = {f.name for f in selection.files.get(layer, [])}
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {layer}")

@@ -122,7 +122,7 @@ def _recorded(con: duckdb.DuckDBPyConnection) -> str | None:
     exists = con.execute(
         "SELECT count(*) FROM information_schema.tables "
         "WHERE table_catalog = current_database() AND table_schema = 'dwh_meta' AND table_name = 'pseudonym_key'"
-    ).fetchone()[0]
+    ).fetchone()[0]  # type: ignore[index]  # count(*): one row
     if not exists:
         return None
     row = con.execute(f"SELECT fingerprint FROM {META_TABLE} LIMIT 1").fetchone()

@@ -7,6 +7,7 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import duckdb
 
@@ -56,7 +57,7 @@ def _copy_sql(con: duckdb.DuckDBPyConnection) -> list[str]:
         if schema == identifiers.BRONZE and table not in identifiers.BRONZE_PUBLISHED:
             if table not in EVENT_TABLES or not {"source_db", by_name(table).cursor} <= set(names):
                 continue
-            cursor = _quote(by_name(table).cursor)
+            cursor = _quote(cast(str, by_name(table).cursor))  # event tables have a cursor
             select = f"SELECT source_db, max({cursor}) AS {cursor} FROM {source} GROUP BY source_db"
         else:
             kept = [c for c in names if not identifiers.is_identifying(schema, table, c)]

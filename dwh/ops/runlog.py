@@ -8,6 +8,7 @@ import logging
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -29,7 +30,7 @@ class RunLog:
     command: str
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
-    rows: list[tuple] = field(default_factory=list)
+    rows: list[tuple[Any, ...]] = field(default_factory=list)
 
     def add(
         self,
@@ -97,7 +98,7 @@ def summary_path(warehouse: Path) -> Path:
     return warehouse.parent / f"{warehouse.name}.runs.jsonl"
 
 
-def read_summaries(warehouse: Path, last: int) -> list[dict]:
+def read_summaries(warehouse: Path, last: int) -> list[dict[str, Any]]:
     """The last runs' summaries, newest first."""
     path = summary_path(warehouse)
     if not path.exists():

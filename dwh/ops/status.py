@@ -38,7 +38,7 @@ def running(warehouse: Path) -> str | None:
 
 def _table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
     sql = "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?"
-    return bool(con.execute(sql, [schema, table]).fetchone()[0])
+    return bool(con.execute(sql, [schema, table]).fetchone()[0])  # type: ignore[index]  # count(*): one row
 
 
 def report(warehouse: Path, runs: int = 5) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 from collections.abc import Iterator
+from typing import Any
 
 import dlt
 import pyarrow as pa
@@ -44,7 +45,7 @@ def read_table(table: BronzeTable, source: SourceDatabase, as_of: dt.date) -> pa
     Read at once (the table is small), so an unreachable database fails before anything is loaded.
     """
     schema = arrow_schema(table.name)
-    rows: list[dict] = []
+    rows: list[dict[str, Any]] = []
     failure = ""
     try:
         rows = read_interventions(source.conn_string, recorded_before(as_of))

@@ -7,6 +7,7 @@ import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -34,7 +35,7 @@ def copy_query(inner_sql: str, specs: list[ColumnSpec]) -> str:
     return f"COPY (SELECT {outputs} FROM ({inner_sql}) AS q) TO STDOUT WITH (FORMAT csv)"
 
 
-def stream_batches(connection, sql: str, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
+def stream_batches(connection: Any, sql: str, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
     """Run `sql` (a COPY TO STDOUT) on the psycopg2 connection and yield its rows as Arrow batches.
 
     PostgreSQL writes into a pipe from a helper thread while this generator parses the other end, so

@@ -6,7 +6,8 @@ import datetime as dt
 import re
 import zoneinfo
 from collections.abc import Iterator
-from typing import Any
+from pathlib import Path
+from typing import Any, cast
 
 import dlt
 import pyarrow as pa
@@ -46,7 +47,7 @@ def source_engine(source: SourceDatabase) -> sa.Engine:
     )
 
 
-def read_sql(path) -> str:
+def read_sql(path: Path) -> str:
     return path.read_text(encoding="utf-8").strip().rstrip(";")
 
 
@@ -68,7 +69,7 @@ def describe(engine: sa.Engine, sql: str, table: str) -> list[ColumnSpec]:
         conn.close()
 
 
-def read_as_declared(conn, sql: str, table: str) -> list[ColumnSpec]:
+def read_as_declared(conn: Any, sql: str, table: str) -> list[ColumnSpec]:
     """describe() on an open DBAPI connection."""
     probe = f"SELECT * FROM ({psycopg_sql(sql)}) AS probe LIMIT 0"
     try:
@@ -151,23 +152,24 @@ def table_resource(
 
     if table.incremental:
         incremental = dlt.sources.incremental(
-            table.cursor,
+            cast(str, table.cursor),  # an incremental table always names its cursor
             initial_value=initial_cursor(table, start),
             lag=lag_value(table, lag_days) if lag_days else None,
         )
 
-        def rows(cursor=incremental):
+        def rows(cursor: dlt.sources.incremental[Any] = incremental) -> Iterator[pa.Table]:
             low, _high = cursor.get_current_range()
             if table.cursor_kind == "date" and isinstance(low, dt.datetime):
                 low = low.date()
             yield from batches(low)
     else:
 
-        def rows():
+        def rows() -> Iterator[pa.Table]:  # type: ignore[misc]  # dlt reads the incremental off the signature
             yield from batches(None)
 
-    primary_key: list[str] | None = ["source_db", *table.key]
-    merge_key: list[str] | None = None
+    # Any: dlt accepts None for "no key" but its hints do not say so.
+    primary_key: Any = ["source_db", *table.key]
+    merge_key: Any = None
     if not table.incremental:
         # Replace this source's partition. No primary key here: with both keys dlt deletes on
         # "pk match OR merge-key match", which DuckDB can only run as a nested loop.
