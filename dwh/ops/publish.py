@@ -13,6 +13,7 @@ import duckdb
 from dwh.ops import identifiers
 from dwh.ops.contacts import SOURCE, contacts_path, write_contacts
 from dwh.ops.freshness import EVENT_TABLES
+from dwh.settings import published_override
 from dwh.sources.catalog import by_name
 
 log = logging.getLogger("dwh.publish")
@@ -27,10 +28,7 @@ class Published:
 
 def published_path(warehouse: Path) -> Path:
     """$DWH_PUBLISHED_PATH, else published/<warehouse name> beside the warehouse."""
-    env = os.environ.get("DWH_PUBLISHED_PATH")
-    if env:
-        return Path(env).expanduser().resolve()
-    return warehouse.parent / "published" / warehouse.name
+    return published_override() or warehouse.parent / "published" / warehouse.name
 
 
 def _quote(name: str) -> str:
@@ -83,7 +81,7 @@ def _write_published(warehouse: Path, tmp: Path) -> None:
         os.fsync(fh.fileno())
 
 
-def publish(warehouse: Path) -> Published:
+def publish(warehouse: Path, target: Path | None = None) -> Published:
     """Write the publishable part of the working file to a new file beside the target and rename it over the
     target; the same for the contacts file (contactos.duckdb, mode 0400) beside it.
 
@@ -91,7 +89,7 @@ def publish(warehouse: Path) -> Published:
     reader opens the new copy. A crash before the rename leaves only a stale temporary file.
     """
     t0 = time.perf_counter()
-    target = published_path(warehouse)
+    target = target if target is not None else published_path(warehouse)
     target.parent.mkdir(parents=True, exist_ok=True)
     contacts = contacts_path(target)
     with duckdb.connect(str(warehouse)) as con:

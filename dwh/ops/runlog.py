@@ -11,7 +11,7 @@ from pathlib import Path
 
 import duckdb
 
-from dwh.pipelines._sql_runner import META
+from dwh.layers.runner import META
 from dwh.settings import scrub_passwords
 
 log = logging.getLogger("dwh.runlog")

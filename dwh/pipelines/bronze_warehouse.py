@@ -8,14 +8,9 @@ from pathlib import Path
 
 import duckdb
 
+from dwh.layers.bronze_schema import DATASET, LOG_DDL, LOG_TABLE
 from dwh.sources.declared import BRONZE_DDL
 
-DATASET = "bronze"
-LOG_TABLE = "_dwh_load_log"
-LOG_DDL = (
-    f"CREATE TABLE IF NOT EXISTS {DATASET}.{LOG_TABLE} (run_id VARCHAR, started_at TIMESTAMPTZ, "
-    "source_db VARCHAR, table_name VARCHAR, status VARCHAR, row_count BIGINT, message VARCHAR)"
-)
 # (source, table) pairs whose rows were deleted for a full reload that has not completed yet
 RELOAD_TABLE = "_dwh_full_reload_pending"
 
