@@ -15,6 +15,7 @@ from dlt.common.destination.exceptions import DestinationUndefinedEntity
 from dlt.pipeline.helpers import pipeline_drop
 
 from dwh.pipelines import bronze_settings, bronze_warehouse
+from dwh.pipelines.load_plan import plan_load
 from dwh.settings import (
     APP_DB_KIND,
     RunSettings,
@@ -86,7 +87,7 @@ def _resources_for(
     if source.kind == APP_DB_KIND:
         return _app_db_resources(warehouse, source, tables, as_of, report)
     engine = source_engine(source)
-    pending = bronze_warehouse.pending_full_reloads(warehouse, source.name)
+    known = bronze_warehouse.read_source_state(warehouse, source.name)  # one read-only connection per source
     resources = []
     for table in tables:
         paths = [table.sql_path] + ([table.fallback_path] if table.fallback_path else [])
@@ -107,27 +108,22 @@ def _resources_for(
                 break
             resource_name = f"{table.name}__{source.name}"
             variant = "fallback" if attempt else "loaded"
-            has_state = _has_state(pipeline, resource_name)
-            previous = bronze_warehouse.previous_variant(warehouse, source.name, table.name)
-            unfinished = table.name in pending
-            refreshing = table.name in refresh or unfinished
-            variant_changed = has_state and previous is not None and previous != variant
-            # Rows read through another query variant (the fallback view) are reloaded in full.
-            first = table.incremental and (refreshing or not has_state or variant_changed)
-            if refreshing or variant_changed:
-                if unfinished:
-                    reason = "an interrupted full reload is finished"
-                elif refreshing:
-                    reason = "full refresh"
-                else:
-                    reason = f"query variant changed ({previous} -> {variant})"
-                log.warning("%s.%s: %s: rows and state replaced by a full read", source.name, table.name, reason)
-                if table.incremental:
-                    bronze_warehouse.mark_full_reload(warehouse, source.name, table.name)
-                if has_state:
-                    pipeline_drop(pipeline, resources=[resource_name], state_only=True)()
-                bronze_warehouse.delete_source_rows(warehouse, table.name, source.name)
-            elif first:
+            plan = plan_load(
+                incremental=table.incremental,
+                has_state=_has_state(pipeline, resource_name),
+                previous_variant=known.previous_variants.get(table.name),
+                variant=variant,
+                unfinished=table.name in known.pending_reloads,
+                refresh_requested=table.name in refresh,
+            )
+            if plan.reason:
+                log.warning("%s.%s: %s: rows and state replaced by a full read", source.name, table.name, plan.reason)
+            # in this order: a run killed between two steps is finished by the next one (see mark_full_reload)
+            if plan.mark_full_reload:
+                bronze_warehouse.mark_full_reload(warehouse, source.name, table.name)
+            if plan.drop_state:
+                pipeline_drop(pipeline, resources=[resource_name], state_only=True)()
+            if plan.delete_rows:
                 bronze_warehouse.delete_source_rows(warehouse, table.name, source.name)
             resources.append(
                 table_resource(
@@ -139,7 +135,7 @@ def _resources_for(
                     start=start,
                     as_of=as_of,
                     lag_days=bronze_settings.lag_days(table, settings),
-                    first_load=first,
+                    first_load=plan.first_load,
                 )
             )
             report.outcomes.append(TableOutcome(source.name, table.name, variant, 0, path.name if attempt else ""))
