@@ -206,7 +206,7 @@ def _run(
     try:
         done = publish(warehouse, settings.published)
         runlog.rows.clear()
-        runlog.add("publish", "ok", rows=done.bytes, seconds=done.seconds, table=str(done.path))
+        runlog.add_publish(done)
         runlog.write(warehouse)
     except (OSError, duckdb.Error) as exc:  # duckdb.Error: the CHECKPOINT before the copy failed
         log.error("publishing failed (%s); the published warehouse is unchanged", exc)

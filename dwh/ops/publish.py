@@ -19,11 +19,15 @@ from dwh.sources.catalog import by_name
 log = logging.getLogger("dwh.publish")
 
 
-@dataclass
+@dataclass(frozen=True)
 class Published:
+    """One publication: the read-only copy and the contacts file written beside it."""
+
     path: Path
     bytes: int
     seconds: float
+    contacts: Path
+    students: int
 
 
 def published_path(warehouse: Path) -> Path:
@@ -116,4 +120,4 @@ def publish(warehouse: Path, target: Path | None = None) -> Published:
     size = target.stat().st_size
     seconds = time.perf_counter() - t0
     log.info("published %s (%.0f MB) and %s (%d students) in %.1fs", target, size / 1e6, contacts, students, seconds)
-    return Published(target, size, seconds)
+    return Published(target, size, seconds, contacts, students)
