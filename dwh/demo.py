@@ -16,7 +16,7 @@ from dwh import devdb
 from dwh import main as pipeline
 from dwh.logs import setup_logging
 from dwh.ops.publish import published_path
-from dwh.settings import PACKAGE_DIR, warehouse_path
+from dwh.settings import PACKAGE_DIR, demo_students, is_set, warehouse_path
 from dwh.synthetic.generate import TRUTH_SCHEMA, generate, write_config
 from dwh.synthetic.params import GeneratorConfig
 
@@ -100,7 +100,7 @@ def _demo_users(warehouse: Path) -> list[tuple[str, str, str, str]]:
 def _fresh_demo_warehouse() -> None:
     """The demo regenerates its sources, so an earlier demo's warehouse, key, contacts and models would mix two
     universities: start from nothing. Only the default demo location is cleared, never a configured one."""
-    if os.environ.get("DWH_DUCKDB_PATH") or os.environ.get("DWH_PUBLISHED_PATH"):
+    if is_set("DWH_DUCKDB_PATH") or is_set("DWH_PUBLISHED_PATH"):
         log.warning("DWH_DUCKDB_PATH or DWH_PUBLISHED_PATH is set: the demo loads into it as it is")
         return
     data = PACKAGE_DIR / "data"
@@ -117,7 +117,7 @@ def _fresh_demo_warehouse() -> None:
 def main() -> int:
     setup_logging()
     _fresh_demo_warehouse()
-    students = int(os.environ.get("DWH_DEMO_STUDENTS", "5000"))
+    students = demo_students()
     admin_url = devdb.start(devdb.default_data_dir())
     cfg = GeneratorConfig(students=students, sources=2, seed=42, until=dt.date.today())
     sources = generate(cfg, admin_url)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
-import os
 import sys
+
+from dwh.settings import log_level
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 DEFAULT_LEVEL = "INFO"
@@ -27,7 +28,7 @@ class _CurrentStderrHandler(logging.StreamHandler):
 
 def _resolve_level(level: int | str | None) -> tuple[int, str | None]:
     """Return (numeric level, rejected value or None)."""
-    requested = level if level is not None else os.environ.get("DWH_LOG_LEVEL") or DEFAULT_LEVEL
+    requested = level if level is not None else log_level() or DEFAULT_LEVEL
     if isinstance(requested, int):
         return requested, None
     numeric = logging.getLevelName(requested.strip().upper())

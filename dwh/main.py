@@ -10,55 +10,35 @@ from pathlib import Path
 
 import duckdb
 
+from dwh.layers import DataTestError, LabelsNotBuilt, SqlLayerError, SqlRunError, summary
 from dwh.logs import setup_logging
 from dwh.ops import freshness, keys
 from dwh.ops.lock import LockHeld, warehouse_lock
-from dwh.ops.publish import publish, published_path
+from dwh.ops.publish import publish
 from dwh.ops.runlog import RunLog
 from dwh.ops.selection import Selection, resolve
 from dwh.ops.warehouse_file import WarehouseUnavailable, check_warehouse
 from dwh.pipelines import bronze_settings, gold_aggregates, silver_transform
-from dwh.pipelines._layer_command import summary
-from dwh.pipelines._sql_runner import DataTestError, LabelsNotBuilt, SqlRunError
 from dwh.pipelines.bronze_ingest import run_bronze
-from dwh.pipelines.sql_files import SqlLayerError
 from dwh.settings import (
     ConfigError,
+    RunSettings,
     SourceDatabase,
-    as_of_date,
+    help_epilog,
     load_config,
     scrub_passwords,
-    time_zone,
     warehouse_path,
 )
 
 log = logging.getLogger("dwh.main")
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_RECOVERED = 0, 1, 2, 3
 
-ENVIRONMENT = """\
-environment:
-  DWH_CONFIG                  config file with SOURCE_DATABASES (default dwh/config.py)
-  DWH_DUCKDB_PATH             the working warehouse file (default dwh/data/warehouse.duckdb); dlt's state
-                              lives beside it in <name>.dlt/, the run lock in <name>.lock
-  DWH_PUBLISHED_PATH          the read-only copy readers use (default published/<name> beside the warehouse)
-  DWH_AS_OF                   as-of date YYYY-MM-DD: bronze reads nothing after it; silver and gold (default today)
-  DWH_BRONZE_RESOURCES        comma-separated bronze tables to load (default all)
-  DWH_INCREMENTAL_START_DATE  YYYY-MM-DD where a new incremental table's cursor starts
-  DWH_LAG_DAYS_<TABLE>        look-back window of an incremental bronze table, in days
-  DLT__EXTRACT__WORKERS, DLT__NORMALIZE__WORKERS, DLT__LOAD__WORKERS   dlt workers per stage (default 1)
-  DWH_SEEDS_DIR               directory whose silver/*.csv and gold/*.csv replace the shipped seeds
-  DWH_KEY_FILE                the secret of the pseudonymous person keys (default <name>.key beside the
-                              warehouse; created once, mode 0400: back it up)
-  DWH_HASH_SALT               tests only: derive that secret from this text instead of the key file
-  DWH_TIMEZONE                time zone of local days (default America/Argentina/Buenos_Aires)
-  DWH_APP_DB                  application database of interventions and audit: SQLite path or URL, PostgreSQL
-                              URL (default app.sqlite beside the warehouse); read by a source of kind intervenciones
-  DWH_LOG_LEVEL               logging level (default INFO)
-
+EXIT_STATUS = """
 exit status: 0 success; 1 a step failed (named on stderr; the published copy is untouched) or a
 source is stale; 2 bad input (config, environment, options); 3 the warehouse was corrupt, was moved
 aside as <name>.invalid.<timestamp>.duckdb and everything was rebuilt from the sources.
 """
+ENVIRONMENT = help_epilog() + EXIT_STATUS
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -110,6 +90,13 @@ def _split(values: list[str] | None) -> list[str] | None:
     return [v.strip() for item in values for v in item.split(",") if v.strip()]
 
 
+# What must exist before a layer is built on its own (`python -m dwh.pipelines.<module>`).
+_MISSING_WAREHOUSE_HINT = {
+    "silver": "run bronze first (python -m dwh.pipelines.bronze_ingest)",
+    "gold": "run bronze and silver first (python -m dwh.main)",
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     setup_logging()
@@ -117,14 +104,25 @@ def main(argv: list[str] | None = None) -> int:
         from dwh.ops.status import show_status
 
         return show_status(warehouse_path(), runs=args.runs)
+    command = "python -m dwh.main " + " ".join(argv if argv is not None else sys.argv[1:])
+    return _pipeline(args, command, publish=True)
+
+
+def layer_alias(module: str, layer: str, description: str | None, argv: list[str] | None = None) -> int:
+    """`python -m dwh.pipelines.<module>`: `python -m dwh.main --layer <layer>` without the publish step
+    (freshness and the published copy), as these commands always were; same exit codes."""
+    argparse.ArgumentParser(prog=f"python -m dwh.pipelines.{module}", description=description).parse_args(argv)
+    setup_logging()
+    return _pipeline(_parser().parse_args(["--layer", layer]), f"python -m dwh.pipelines.{module}", publish=False)
+
+
+def _pipeline(args: argparse.Namespace, command: str, publish: bool) -> int:
+    """Validate every input, then run the selected layers under the warehouse lock."""
     try:
-        sources = load_config()
-        as_of = as_of_date()
-        time_zone()
-        start = bronze_settings.incremental_start()
-        selection = resolve(_split(args.layer), _split(args.select), bronze_settings.selected_tables())
-        for table in selection.bronze:
-            bronze_settings.lag_days(table)
+        settings = RunSettings.from_env()
+        selection = resolve(_split(args.layer), _split(args.select), bronze_settings.selected_tables(settings))
+        # a layer built on its own from the warehouse reads no source (and checks no freshness)
+        sources = load_config(settings.config_path) if publish or "bronze" in selection.layers else []
         bronze_settings.configure_dlt()
         if args.source:
             if args.source not in {s.name for s in sources}:
@@ -135,36 +133,40 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         log.error("%s", exc)
         return EXIT_BAD_INPUT
-    warehouse = warehouse_path()
+    warehouse = settings.warehouse
     if args.dry_run:
         from dwh.ops.dry_run import dry_run
 
-        return dry_run(sources, selection, as_of, start)
+        return dry_run(sources, selection, settings)
+    if not publish and "bronze" not in selection.layers and not warehouse.exists():
+        hint = _MISSING_WAREHOUSE_HINT.get(selection.layers[0] if selection.layers else "", "")
+        log.error("warehouse %s does not exist: %s", warehouse, hint)
+        return EXIT_FAILED
     log.info(
         "warehouse %s, as of %s; %d sources: %s; layers: %s",
         warehouse,
-        as_of,
+        settings.as_of,
         len(sources),
         ", ".join(f"{s.name} ({s.kind})" for s in sources),
         ", ".join(selection.layers) or "none",
     )
     try:
-        with warehouse_lock(warehouse, "python -m dwh.main " + " ".join(argv if argv is not None else sys.argv[1:])):
-            return _run(warehouse, sources, selection, as_of, start, args.full_refresh)
+        with warehouse_lock(warehouse, command):
+            return _run(settings, sources, selection, args.full_refresh, publish)
     except LockHeld as exc:
         log.error("%s", exc)
         return EXIT_FAILED
 
 
 def _run(
-    warehouse: Path,
+    settings: RunSettings,
     sources: list[SourceDatabase],
     selection: Selection,
-    as_of,
-    start,
     full_refresh: bool,
+    publish_after: bool = True,
 ) -> int:
     """The run, under the lock: check the file, build the layers, check freshness, publish."""
+    warehouse = settings.warehouse
     runlog = RunLog("main")
     t0 = time.perf_counter()
     try:
@@ -174,18 +176,20 @@ def _run(
         return EXIT_FAILED
     if moved is not None:
         # a fresh file: every layer and table must be rebuilt, whatever was asked
-        selection = resolve(None, None, bronze_settings.selected_tables())
+        selection = resolve(None, None, bronze_settings.selected_tables(settings))
         runlog.add("recover", "recovered", error=f"corrupt warehouse moved aside as {moved.name}")
     if "silver" in selection.layers:
         try:
-            keys.warehouse_key(warehouse)  # before bronze: a lost key file stops the run with nothing loaded
+            keys.warehouse_key(
+                warehouse, settings.key_file, settings.hash_salt
+            )  # before bronze: a lost key file stops the run with nothing loaded
         except keys.KeyFileError as exc:
             log.error("%s; nothing was changed", exc)
             return EXIT_BAD_INPUT
     blocked: list[str] = []
-    error = _build(warehouse, sources, selection, as_of, start, full_refresh, runlog, blocked)
+    error = _build(settings, sources, selection, full_refresh, runlog, blocked)
     stale = []
-    if error is None and warehouse.exists():
+    if error is None and warehouse.exists() and publish_after:
         for f in freshness.check(warehouse, sources):
             runlog.add("freshness", "stale" if f.breached else "ok", source=f.source, error=f.describe())
             (log.error if f.breached else log.info)("freshness %s", f.describe())
@@ -195,16 +199,22 @@ def _run(
     runlog.add("run", status, seconds=time.perf_counter() - t0, error=error or "")
     runlog.write(warehouse)
     if error:
-        log.error("run failed: %s; the published warehouse %s is unchanged", error, published_path(warehouse))
+        log.error("run failed: %s; the published warehouse %s is unchanged", error, settings.published)
         return EXIT_FAILED
+    if not publish_after:
+        return _exit_status(runlog, [], blocked, moved, t0)
     try:
-        done = publish(warehouse)
+        done = publish(warehouse, settings.published)
         runlog.rows.clear()
-        runlog.add("publish", "ok", rows=done.bytes, seconds=done.seconds, table=str(done.path))
+        runlog.add_publish(done)
         runlog.write(warehouse)
     except (OSError, duckdb.Error) as exc:  # duckdb.Error: the CHECKPOINT before the copy failed
         log.error("publishing failed (%s); the published warehouse is unchanged", exc)
         return EXIT_FAILED
+    return _exit_status(runlog, stale, blocked, moved, t0)
+
+
+def _exit_status(runlog: RunLog, stale: list[str], blocked: list[str], moved: Path | None, t0: float) -> int:
     if stale:
         log.error("stale sources: %s (see freshness above)", ", ".join(stale))
         return EXIT_FAILED
@@ -219,11 +229,9 @@ def _run(
 
 
 def _build(
-    warehouse: Path,
+    settings: RunSettings,
     sources: list[SourceDatabase],
     selection: Selection,
-    as_of,
-    start,
     full_refresh: bool,
     runlog: RunLog,
     blocked: list[str],
@@ -231,10 +239,11 @@ def _build(
     """Build the selected layers in order; the first failure stops the run and is returned. Gold built
     without its label tables (an undecidable label) is not a failure of the build: it is appended to
     `blocked`, the run publishes what it built and exits 1."""
+    warehouse = settings.warehouse
     if "bronze" in selection.layers:
         refresh = frozenset(t.name for t in selection.bronze) if full_refresh else frozenset()
         try:
-            report = run_bronze(sources, selection.bronze, warehouse, start, as_of, refresh)
+            report = run_bronze(sources, selection.bronze, settings, refresh)
         except (duckdb.Error, OSError) as exc:
             # Outside the per-source steps (dlt's state directory, the outcome table): a read-only
             # directory or a full disk ends the run with a message, not a traceback.
@@ -252,7 +261,7 @@ def _build(
             continue
         builder = silver_transform if layer == "silver" else gold_aggregates
         try:
-            run = builder.build(warehouse, as_of, files=selection.files[layer])
+            run = builder.build(warehouse, settings.as_of, files=selection.files[layer], settings=settings)
         except LabelsNotBuilt as exc:
             run = exc.run
             runlog.add(layer, "incomplete", error=str(exc))

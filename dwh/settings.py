@@ -7,7 +7,8 @@ import os
 import re
 import runpy
 import zoneinfo
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -66,9 +67,14 @@ def scrub_passwords(text: str) -> str:
     return _URL_PASSWORD_RE.sub(r"\1:***@", text)
 
 
-def default_config_path() -> Path:
-    env = os.environ.get("DWH_CONFIG")
-    return Path(env) if env else PACKAGE_DIR / "config.py"
+def _env(name: str, env: Mapping[str, str] | None = None) -> str | None:
+    """The one place dwh reads its own variables from the process environment."""
+    return (os.environ if env is None else env).get(name)
+
+
+def default_config_path(env: Mapping[str, str] | None = None) -> Path:
+    raw = _env("DWH_CONFIG", env)
+    return Path(raw) if raw else PACKAGE_DIR / "config.py"
 
 
 def load_config(path: str | Path | None = None) -> list[SourceDatabase]:
@@ -161,7 +167,7 @@ def _resolve_conn_string(where: str, raw: object, backends: tuple[str, ...] = ("
         var = value[len(ENV_PREFIX) :].strip()
         if not _ENV_VAR_RE.match(var):
             raise ConfigError(f"{where}: conn_string {raw!r} does not name a valid environment variable")
-        value = os.environ.get(var, "").strip()
+        value = (_env(var) or "").strip()
         if not value:
             raise ConfigError(f"{where}: environment variable {var} (from conn_string) is not set or empty")
         origin = f"environment variable {var}"
@@ -193,21 +199,21 @@ def _check_url(where: str, origin: str, value: str, backends: tuple[str, ...] = 
         )
 
 
-def warehouse_path() -> Path:
+def warehouse_path(env: Mapping[str, str] | None = None) -> Path:
     """The DuckDB warehouse file: $DWH_DUCKDB_PATH, else <package>/data/warehouse.duckdb."""
-    env = os.environ.get("DWH_DUCKDB_PATH")
-    path = Path(env) if env else PACKAGE_DIR / "data" / "warehouse.duckdb"
+    raw = _env("DWH_DUCKDB_PATH", env)
+    path = Path(raw) if raw else PACKAGE_DIR / "data" / "warehouse.duckdb"
     return path.expanduser().resolve()
 
 
-def app_db_url() -> str:
+def app_db_url(env: Mapping[str, str] | None = None) -> str:
     """The operational application database (interventions, audit): $DWH_APP_DB, else app.sqlite beside the warehouse.
 
     $DWH_APP_DB is a SQLAlchemy PostgreSQL or SQLite URL, or the path of a SQLite file.
     """
-    raw = os.environ.get("DWH_APP_DB", "").strip()
+    raw = (_env("DWH_APP_DB", env) or "").strip()
     if not raw:
-        return sqlite_url(warehouse_path().parent / APP_DB_FILE)
+        return sqlite_url(warehouse_path(env).parent / APP_DB_FILE)
     if "://" not in raw:
         return sqlite_url(Path(raw))
     _check_url("DWH_APP_DB", "the value", raw, ("postgresql", "sqlite"))
@@ -224,13 +230,13 @@ def dlt_state_dir(warehouse: Path | None = None) -> Path:
     return target.parent / f"{target.stem}.dlt"
 
 
-def time_zone() -> str:
+def time_zone(env: Mapping[str, str] | None = None) -> str:
     """$DWH_TIMEZONE (an IANA zone name), default America/Argentina/Buenos_Aires.
 
     The one clock of the warehouse: bronze reads source instants as days on it, silver and gold cast
     instants to days on it.
     """
-    raw = os.environ.get("DWH_TIMEZONE", "").strip() or DEFAULT_TIMEZONE
+    raw = (_env("DWH_TIMEZONE", env) or "").strip() or DEFAULT_TIMEZONE
     try:
         zoneinfo.ZoneInfo(raw)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
@@ -240,9 +246,9 @@ def time_zone() -> str:
     return raw
 
 
-def as_of_date() -> datetime.date:
+def as_of_date(env: Mapping[str, str] | None = None) -> datetime.date:
     """The run's reference date: $DWH_AS_OF (YYYY-MM-DD), else today."""
-    raw = os.environ.get("DWH_AS_OF", "").strip()
+    raw = (_env("DWH_AS_OF", env) or "").strip()
     if not raw:
         return datetime.date.today()
     try:
@@ -251,3 +257,311 @@ def as_of_date() -> datetime.date:
         return datetime.datetime.strptime(raw, "%Y-%m-%d").date()
     except ValueError:
         raise ConfigError(f"DWH_AS_OF={raw!r} is not a date in YYYY-MM-DD form") from None
+
+
+# -- every variable dwh reads: one list, from which --help, the README table and .env.example are generated --
+
+
+@dataclass(frozen=True)
+class Variable:
+    """One environment variable: its name, the kind of value, the default in words and one line of help."""
+
+    name: str
+    type: str
+    default: str
+    help: str
+    example: str = ""  # what .env.example shows (commented out); empty: the variable is left out of it
+
+
+VARIABLES: tuple[Variable, ...] = (
+    Variable("DWH_CONFIG", "path", "`dwh/config.py`", "the config file with `SOURCE_DATABASES`", "dwh/config.py"),
+    Variable(
+        "DWH_DUCKDB_PATH",
+        "path",
+        "`dwh/data/warehouse.duckdb`",
+        "the working warehouse file; dlt's state lives beside it in `<name>.dlt/`, the run lock in `<name>.lock`",
+        "dwh/data/warehouse.duckdb",
+    ),
+    Variable(
+        "DWH_PUBLISHED_PATH",
+        "path",
+        "`published/<name>` beside the warehouse",
+        "the read-only copy readers (dashboard, ML) open, replaced atomically after each successful run",
+        "dwh/data/published/warehouse.duckdb",
+    ),
+    Variable("DWH_DASHBOARD_PORT", "integer", "`8050`", "the dashboard's port", "8050"),
+    Variable(
+        "DWH_DASHBOARD_THREADS", "integer", "`8`", "requests the dashboard's waitress server handles at once", "8"
+    ),
+    Variable(
+        "DWH_DASHBOARD_SECRET",
+        "text",
+        "unset: the key file",
+        "the key that signs the dashboard's session cookies (≥ 32 characters)",
+    ),
+    Variable(
+        "DWH_DASHBOARD_SECRET_FILE",
+        "path",
+        "`dashboard_session.key` beside the warehouse",
+        "the file holding that key, created once with mode 0400",
+    ),
+    Variable(
+        "DWH_AS_OF",
+        "date",
+        "today",
+        "as-of date (`YYYY-MM-DD`): bronze reads nothing dated after it; silver and gold are computed as of it",
+        "2025-11-30",
+    ),
+    Variable(
+        "DWH_BRONZE_RESOURCES",
+        "list",
+        "all",
+        "comma-separated bronze tables to load (unknown names are an error)",
+        "students,personas",
+    ),
+    Variable(
+        "DWH_INCREMENTAL_START_DATE",
+        "date",
+        "`1900-01-01`",
+        "`YYYY-MM-DD` where a new incremental table's cursor starts (never moves existing state)",
+        "2015-01-01",
+    ),
+    Variable(
+        "DWH_LAG_DAYS_<TABLE>",
+        "integer",
+        "per table",
+        "look-back window of an incremental bronze table, in days",
+    ),
+    Variable(
+        "DLT__EXTRACT__WORKERS, DLT__NORMALIZE__WORKERS, DLT__LOAD__WORKERS",
+        "integer",
+        "`1`",
+        "dlt workers per stage (dwh passes them to dlt as `<STAGE>__WORKERS`)",
+    ),
+    Variable(
+        "DWH_SEEDS_DIR",
+        "path",
+        "unset",
+        "directory whose `silver/*.csv` and `gold/*.csv` replace the shipped seed tables (result codes, text "
+        "grades, site classification, settings; label parameters, semester as-of dates, calendar events)",
+    ),
+    Variable(
+        "DWH_TIMEZONE",
+        "time zone",
+        "`America/Argentina/Buenos_Aires`",
+        "the warehouse's clock: bronze reads source instants (and wall-clock timestamps) as days on it, silver "
+        "and gold cast instants to days on it",
+        DEFAULT_TIMEZONE,
+    ),
+    Variable(
+        "DWH_KEY_FILE",
+        "path",
+        "`<name>.key` beside the warehouse",
+        "the secret (32 random bytes, hex) under which student, person and login keys are HMAC-SHA256 "
+        "pseudonyms; created by the first run, mode 0400, never inside the warehouse or `published/`: back it "
+        "up (`dwh/docs/PRIVACY.md`)",
+    ),
+    Variable(
+        "DWH_HASH_SALT",
+        "text",
+        "unset",
+        "tests and reproducible benchmarks only: derive that secret from this text instead of the key file",
+    ),
+    Variable(
+        "DWH_APP_DB",
+        "path or URL",
+        "`app.sqlite` beside the warehouse",
+        "the application database where the dashboard records interventions and its audit: a SQLite file path, "
+        "or a SQLAlchemy SQLite or PostgreSQL URL; the pipeline reads it back through a `SOURCE_DATABASES` entry "
+        "of kind `intervenciones` (`dwh/docs/INTERVENCIONES.md`)",
+        "dwh/data/app.sqlite",
+    ),
+    Variable("DWH_MODELS_DIR", "path", "`models/` beside the warehouse", "where ML training runs are kept"),
+    Variable("DWH_LOG_LEVEL", "level", "`INFO`", "logging level", "INFO"),
+    Variable("DWH_DEMO_STUDENTS", "integer", "`5000`", "students per source the demo (`make demo`) generates"),
+    Variable("DWH_DEVDB_DIR", "path", "`./.devdb`", "data directory of the embedded development PostgreSQL"),
+    Variable("DWH_TEST_POSTGRES_URL", "URL", "unset", "tests use this PostgreSQL server instead of starting one"),
+)
+
+
+def _plain(text: str) -> str:
+    return text.replace("`", "")
+
+
+def help_epilog(width: int = 110) -> str:
+    """The `environment:` part of `python -m dwh.main --help`, from VARIABLES."""
+    import textwrap
+
+    lines = ["environment:"]
+    for var in VARIABLES:
+        if var.name == "DWH_TEST_POSTGRES_URL":
+            continue
+        text = f"{_plain(var.help)} ({var.type}; default {_plain(var.default)})"
+        name = var.name if len(var.name) <= 26 else var.name + "\n" + " " * 30
+        body = textwrap.wrap(text, width - 30) or [""]
+        first = f"  {name:<28}" if len(var.name) <= 26 else f"  {name}"
+        lines.append(first + body[0])
+        lines += [" " * 30 + more for more in body[1:]]
+    return "\n".join(lines) + "\n"
+
+
+def readme_table() -> str:
+    """The README's table of variables, from VARIABLES."""
+    rows = ["| variable | type | meaning | default |", "|---|---|---|---|"]
+    for var in VARIABLES:
+        names = ", ".join(f"`{n.strip()}`" for n in var.name.split(","))
+        rows.append(f"| {names} | {var.type} | {var.help} | {var.default} |")
+    return "\n".join(rows) + "\n"
+
+
+def env_example() -> str:
+    """.env.example: every variable, commented out, with its help and an example value where one makes sense."""
+    lines = ["# dwh's environment variables (generated from dwh/settings.py by `python -m dwh.docs`).", ""]
+    for var in VARIABLES:
+        for name in (n.strip() for n in var.name.split(",")):
+            lines.append(f"# {_plain(var.help)} (default {_plain(var.default)})")
+            value = var.example if var.example else ("1" if name.startswith("DLT__") else "")
+            shown = name.replace("<TABLE>", "STUDENTS") if "<TABLE>" in name else name
+            lines.append(f"# {shown}={value}")
+            lines.append("")
+    return "\n".join(lines)
+
+
+# -- the run's settings, read and checked once ----------------------------------------------------------
+
+
+DEFAULT_INCREMENTAL_START = datetime.date(1900, 1, 1)
+LAG_DAYS_PREFIX = "DWH_LAG_DAYS_"
+
+
+def bronze_resources(env: Mapping[str, str] | None = None) -> tuple[str, ...] | None:
+    """DWH_BRONZE_RESOURCES=students,personas selects bronze tables; None (unset or empty) means all."""
+    raw = (_env("DWH_BRONZE_RESOURCES", env) or "").strip()
+    if not raw:
+        return None
+    from dwh.sources.catalog import TABLES  # the catalog of bronze tables names the valid values
+
+    wanted = [name.strip() for name in raw.split(",") if name.strip()]
+    valid = [t.name for t in TABLES]
+    unknown = [name for name in wanted if name not in valid]
+    if unknown:
+        raise ConfigError(
+            f"DWH_BRONZE_RESOURCES: unknown resource(s) {', '.join(unknown)}; valid names: {', '.join(valid)}"
+        )
+    return tuple(name for name in valid if name in wanted)
+
+
+def incremental_start(env: Mapping[str, str] | None = None) -> datetime.date:
+    """DWH_INCREMENTAL_START_DATE=YYYY-MM-DD: where a table's cursor starts when it has no state yet."""
+    raw = (_env("DWH_INCREMENTAL_START_DATE", env) or "").strip()
+    if not raw:
+        return DEFAULT_INCREMENTAL_START
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw):
+        raise ConfigError(f"DWH_INCREMENTAL_START_DATE={raw!r} is not a date in YYYY-MM-DD form")
+    try:
+        value = datetime.date.fromisoformat(raw)
+    except ValueError as exc:
+        raise ConfigError(f"DWH_INCREMENTAL_START_DATE={raw!r} is not a valid date: {exc}") from None
+    if value > datetime.date.today():
+        raise ConfigError(f"DWH_INCREMENTAL_START_DATE={raw} is in the future")
+    return value
+
+
+def lag_days_override(table: str, env: Mapping[str, str] | None = None) -> int | None:
+    """DWH_LAG_DAYS_<TABLE>: the table's look-back window in days, None when unset."""
+    var = f"{LAG_DAYS_PREFIX}{table.upper()}"
+    raw = _env(var, env)
+    if raw is None:
+        return None
+    if not raw.isdigit():
+        raise ConfigError(f"{var}={raw!r} must be a whole number of days")
+    return int(raw)
+
+
+def is_set(name: str, env: Mapping[str, str] | None = None) -> bool:
+    """Whether the variable has a non-empty value."""
+    return bool(_env(name, env))
+
+
+def _optional_path(name: str, env: Mapping[str, str] | None) -> Path | None:
+    raw = _env(name, env)
+    return Path(raw).expanduser().resolve() if raw else None
+
+
+def published_override(env: Mapping[str, str] | None = None) -> Path | None:
+    return _optional_path("DWH_PUBLISHED_PATH", env)
+
+
+def key_file_override(env: Mapping[str, str] | None = None) -> Path | None:
+    return _optional_path("DWH_KEY_FILE", env)
+
+
+def hash_salt(env: Mapping[str, str] | None = None) -> str | None:
+    return _env("DWH_HASH_SALT", env) or None
+
+
+def seeds_dir(env: Mapping[str, str] | None = None) -> Path | None:
+    raw = _env("DWH_SEEDS_DIR", env)
+    return Path(raw) if raw else None
+
+
+def models_dir(env: Mapping[str, str] | None = None) -> Path:
+    """$DWH_MODELS_DIR, else models/ beside the warehouse."""
+    return _optional_path("DWH_MODELS_DIR", env) or warehouse_path(env).parent / "models"
+
+
+def log_level(env: Mapping[str, str] | None = None) -> str | None:
+    return _env("DWH_LOG_LEVEL", env) or None
+
+
+def demo_students(env: Mapping[str, str] | None = None) -> int:
+    raw = _env("DWH_DEMO_STUDENTS", env) or "5000"
+    if not raw.isdigit() or int(raw) < 1:
+        raise ConfigError(f"DWH_DEMO_STUDENTS={raw!r} must be a positive whole number")
+    return int(raw)
+
+
+def devdb_dir(env: Mapping[str, str] | None = None) -> Path:
+    """$DWH_DEVDB_DIR, else ./.devdb."""
+    raw = _env("DWH_DEVDB_DIR", env)
+    return (Path(raw) if raw else Path.cwd() / ".devdb").expanduser().resolve()
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """Everything a pipeline run takes from the environment, read and checked once before any file is opened."""
+
+    config_path: Path
+    warehouse: Path
+    published: Path
+    as_of: datetime.date
+    time_zone: str
+    bronze_resources: tuple[str, ...] | None
+    incremental_start: datetime.date
+    lag_days: Mapping[str, int]
+    seeds_dir: Path | None
+    key_file: Path
+    app_db: str = field(repr=False)
+    hash_salt: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> RunSettings:
+        """Read every run variable; ConfigError (exit 2) names the first bad one."""
+        from dwh.sources.catalog import TABLES  # the lag windows are per catalog table
+
+        warehouse = warehouse_path(env)
+        lags = {t.name: days for t in TABLES if (days := lag_days_override(t.name, env)) is not None}
+        return cls(
+            config_path=default_config_path(env),
+            warehouse=warehouse,
+            published=published_override(env) or warehouse.parent / "published" / warehouse.name,
+            as_of=as_of_date(env),
+            time_zone=time_zone(env),
+            bronze_resources=bronze_resources(env),
+            incremental_start=incremental_start(env),
+            lag_days=lags,
+            seeds_dir=seeds_dir(env),
+            key_file=key_file_override(env) or warehouse.with_name(warehouse.name + ".key"),
+            app_db=app_db_url(env),
+            hash_salt=hash_salt(env),
+        )

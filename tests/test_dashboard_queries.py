@@ -48,7 +48,7 @@ from silver_fixture import empty_silver, insert_silver, student_key
 from dwh.dashboard import queries as q
 from dwh.dashboard.queries import Filtros
 from dwh.ops.runlog import DDL as RUN_LOG_DDL
-from dwh.pipelines._sql_runner import build_layer
+from dwh.layers.runner import build_layer
 
 D = dt.date
 AS_OF = D(2024, 5, 15)

@@ -19,8 +19,8 @@ import duckdb
 import pytest
 from silver_fixture import empty_silver, insert_silver, student_key
 
-from dwh.pipelines._sql_runner import build_layer
-from dwh.pipelines.sql_files import layer_files
+from dwh.layers.runner import build_layer
+from dwh.layers.sql_files import layer_files
 
 D = dt.date
 AS_OF = D(2024, 5, 15)

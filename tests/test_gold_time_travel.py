@@ -542,7 +542,7 @@ LEAKS = {
 
 def _patched_sql(root: Path, layer: str, name: str, old: str, new: str) -> Path:
     """A copy of dwh/sql with one file's text changed."""
-    from dwh.pipelines.sql_files import SQL_ROOT
+    from dwh.layers.sql_files import SQL_ROOT
 
     for each in ("silver", "gold"):
         (root / each).mkdir(parents=True)
@@ -559,9 +559,9 @@ def _rebuild(warehouse: Path, copy: Path, sql_root: Path, as_of: dt.date) -> Pat
     """Silver and gold of a copy of the warehouse, from the patched SQL."""
     import shutil
 
-    from dwh.pipelines._sql_runner import build_layer
+    from dwh.layers.runner import build_layer
     from dwh.pipelines.silver_transform import bronze_placeholders
-    from dwh.pipelines.sql_files import layer_files
+    from dwh.layers.sql_files import layer_files
 
     shutil.copy(warehouse, copy)
     build_layer(

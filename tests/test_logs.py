@@ -59,8 +59,8 @@ def _progress_output(tty: bool) -> str:
     script = (
         "import datetime as dt, pathlib, tempfile, duckdb\n"
         "from dwh.logs import setup_logging\n"
-        "from dwh.pipelines._sql_runner import build_layer\n"
-        "from dwh.pipelines.sql_files import SqlFile\n"
+        "from dwh.layers.runner import build_layer\n"
+        "from dwh.layers.sql_files import SqlFile\n"
         "setup_logging()\n"
         "d = pathlib.Path(tempfile.mkdtemp())\n"
         "files = []\n"
@@ -68,7 +68,7 @@ def _progress_output(tty: bool) -> str:
         "    p = d / f'0{i}_t{i}.sql'\n"
         "    p.write_text(f'-- target: silver.t{i}\\n-- grain: a\\n-- upstream:\\n'\n"
         "                 f'CREATE TABLE silver.t{i} AS SELECT 1 AS a;')\n"
-        "from dwh.pipelines.sql_files import parse_header\n"
+        "from dwh.layers.sql_files import parse_header\n"
         "files = [parse_header(p) for p in sorted(d.glob('*.sql'))]\n"
         "build_layer(d / 'w.duckdb', 'silver', dt.date(2025, 1, 1), files=files)\n"
     )

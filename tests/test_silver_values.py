@@ -9,8 +9,8 @@ import duckdb
 import pytest
 from bronze_fixture import empty_bronze, insert
 
-from dwh.pipelines._sql_runner import build_layer
-from dwh.pipelines.sql_files import layer_files
+from dwh.layers.runner import build_layer
+from dwh.layers.sql_files import layer_files
 
 D = dt.date
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from dwh.pipelines.lineage import parse_lineage
-from dwh.pipelines.sql_files import SQL_ROOT, layer_files
+from dwh.layers.lineage import parse_lineage
+from dwh.layers.sql_files import SQL_ROOT, layer_files
 
 ALLOWED_READS = {"silver": ("bronze.", "silver."), "gold": ("silver.", "gold.")}
 LAYERS = [layer for layer in ALLOWED_READS if (SQL_ROOT / layer).is_dir() and any((SQL_ROOT / layer).glob("*.sql"))]

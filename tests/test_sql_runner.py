@@ -12,8 +12,8 @@ import duckdb
 import pytest
 from bronze_fixture import empty_bronze
 
-from dwh.pipelines._sql_runner import DataTestError, SqlRunError, build_layer, seed_paths
-from dwh.pipelines.sql_files import SqlLayerError, layer_files
+from dwh.layers.runner import DataTestError, SqlRunError, build_layer, seed_paths
+from dwh.layers.sql_files import SqlLayerError, layer_files
 
 AS_OF = dt.date(2025, 3, 1)
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from sqlalchemy.engine.url import URL
 
 from dwh.devdb.databases import render_url
+from dwh.settings import devdb_dir
 
 log = logging.getLogger(__name__)
 
@@ -24,8 +25,7 @@ STOP_TIMEOUT_SECONDS = 60
 
 def default_data_dir() -> Path:
     """$DWH_DEVDB_DIR, else ./.devdb."""
-    env = os.environ.get("DWH_DEVDB_DIR")
-    return (Path(env) if env else Path.cwd() / ".devdb").expanduser().resolve()
+    return devdb_dir()
 
 
 def _system_user() -> str | None:

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import uuid
 from pathlib import Path
 
-from dwh.settings import warehouse_path
+from dwh import settings
 
 
 def models_dir() -> Path:
-    env = os.environ.get("DWH_MODELS_DIR")
-    return Path(env).expanduser().resolve() if env else warehouse_path().parent / "models"
+    """$DWH_MODELS_DIR, else models/ beside the warehouse."""
+    return settings.models_dir()
 
 
 def new_run_dir() -> Path:

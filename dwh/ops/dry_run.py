@@ -8,11 +8,11 @@ import sys
 
 import duckdb
 
+from dwh.layers.bronze_schema import bronze_placeholders
+from dwh.layers.session import configure_session, prepare_layer
+from dwh.layers.sql_files import layer_files
 from dwh.ops.selection import Selection
-from dwh.pipelines._sql_runner import load_seeds
-from dwh.pipelines.silver_transform import bronze_placeholders
-from dwh.pipelines.sql_files import layer_files
-from dwh.settings import APP_DB_KIND, SourceDatabase, scrub_passwords, time_zone
+from dwh.settings import APP_DB_KIND, RunSettings, SourceDatabase, scrub_passwords
 from dwh.sources import intervenciones
 from dwh.sources.coerce import TypeMismatch
 from dwh.sources.declared import UndeclaredColumn
@@ -84,18 +84,15 @@ def _explain_bronze(sources: list[SourceDatabase], selection: Selection, start: 
     return failures
 
 
-def _explain_layers(selection: Selection, as_of: dt.date) -> int:
+def _explain_layers(selection: Selection, settings: RunSettings) -> int:
     failures = 0
     con = duckdb.connect()
-    con.execute("SET TimeZone = ?", [time_zone()])
-    con.execute("SET VARIABLE as_of = ?", [as_of])
-    con.execute("SET VARIABLE hash_salt = 'dry-run'")
+    configure_session(con, settings.as_of, settings.time_zone, {"hash_salt": "dry-run"})
     for placeholder in bronze_placeholders():
         con.execute(placeholder)
     for layer in ("silver", "gold"):
         shown = {f.name for f in selection.files.get(layer, [])}
-        con.execute(f"CREATE SCHEMA IF NOT EXISTS {layer}")
-        load_seeds(con, layer)
+        prepare_layer(con, layer, settings.seeds_dir)
         if shown:
             _out(f"{layer}: {len(shown)} SQL files, run in this order in one transaction")
         for sql_file in layer_files(layer):
@@ -121,14 +118,15 @@ def _explain_layers(selection: Selection, as_of: dt.date) -> int:
     return failures
 
 
-def dry_run(sources: list[SourceDatabase], selection: Selection, as_of: dt.date, start: dt.date) -> int:
+def dry_run(sources: list[SourceDatabase], selection: Selection, settings: RunSettings) -> int:
     """Print the plan of a run; exit status 1 when any statement would fail."""
+    as_of, start = settings.as_of, settings.incremental_start
     _out(f"dry run as of {as_of}: layers {', '.join(selection.layers) or 'none'}; nothing is written")
     failures = 0
     if "bronze" in selection.layers:
         failures += _explain_bronze(sources, selection, start, as_of)
     if {"silver", "gold"} & set(selection.layers):
-        failures += _explain_layers(selection, as_of)
+        failures += _explain_layers(selection, settings)
     if failures:
         log.error("dry run: %d problem(s) found (see above)", failures)
         return 1

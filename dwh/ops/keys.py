@@ -12,7 +12,7 @@ from pathlib import Path
 
 import duckdb
 
-from dwh.settings import ConfigError
+from dwh.settings import ConfigError, hash_salt, key_file_override
 
 log = logging.getLogger("dwh.keys")
 
@@ -29,10 +29,7 @@ class KeyFileError(ConfigError):
 
 def key_path(warehouse: Path) -> Path:
     """$DWH_KEY_FILE, else <warehouse name>.key beside the warehouse (never inside it, never in published/)."""
-    env = os.environ.get("DWH_KEY_FILE")
-    if env:
-        return Path(env).expanduser().resolve()
-    return warehouse.with_name(warehouse.name + ".key")
+    return key_file_override() or warehouse.with_name(warehouse.name + ".key")
 
 
 def key_from_salt(salt: str) -> bytes:
@@ -84,7 +81,7 @@ def _read(path: Path) -> bytes:
 
 def read_key(warehouse: Path) -> bytes:
     """The key of this warehouse's pseudonyms, for readers (never creates one): DWH_HASH_SALT's, else the file's."""
-    salt = os.environ.get("DWH_HASH_SALT")
+    salt = hash_salt()
     if salt:
         return key_from_salt(salt)
     path = key_path(warehouse)
@@ -129,15 +126,16 @@ def _recorded(con: duckdb.DuckDBPyConnection) -> str | None:
     return row[0] if row else None
 
 
-def warehouse_key(warehouse: Path) -> bytes:
+def warehouse_key(warehouse: Path, key_file: Path | None = None, salt: str | None = None) -> bytes:
     """The key silver builds with, checked against the warehouse; creates the key file on a first run.
 
     The warehouse records the key's fingerprint (not the key). A missing key file when the warehouse already
     has keys never mints a new one: every student key would change and no longer match the interventions
     and predictions recorded under the old ones. The old in-warehouse salt (dwh_meta.secrets) is dropped.
     """
-    salt = os.environ.get("DWH_HASH_SALT")
-    path = key_path(warehouse)
+    if key_file is None:  # not given by the run's settings: the environment's
+        salt, key_file = hash_salt(), key_path(warehouse)
+    path = key_file
     with duckdb.connect(str(warehouse)) as con:
         recorded = _recorded(con)
         if salt:

@@ -14,24 +14,26 @@ import duckdb
 from dwh.ops import identifiers
 from dwh.ops.contacts import SOURCE, contacts_path, write_contacts
 from dwh.ops.freshness import EVENT_TABLES
+from dwh.settings import published_override
 from dwh.sources.catalog import by_name
 
 log = logging.getLogger("dwh.publish")
 
 
-@dataclass
+@dataclass(frozen=True)
 class Published:
+    """One publication: the read-only copy and the contacts file written beside it."""
+
     path: Path
     bytes: int
     seconds: float
+    contacts: Path
+    students: int
 
 
 def published_path(warehouse: Path) -> Path:
     """$DWH_PUBLISHED_PATH, else published/<warehouse name> beside the warehouse."""
-    env = os.environ.get("DWH_PUBLISHED_PATH")
-    if env:
-        return Path(env).expanduser().resolve()
-    return warehouse.parent / "published" / warehouse.name
+    return published_override() or warehouse.parent / "published" / warehouse.name
 
 
 def _quote(name: str) -> str:
@@ -85,7 +87,7 @@ def _write_published(warehouse: Path, tmp: Path) -> None:
         os.fsync(fh.fileno())
 
 
-def publish(warehouse: Path) -> Published:
+def publish(warehouse: Path, target: Path | None = None) -> Published:
     """Write the publishable part of the working file to a new file beside the target and rename it over the
     target; the same for the contacts file (contactos.duckdb, mode 0400) beside it.
 
@@ -93,7 +95,7 @@ def publish(warehouse: Path) -> Published:
     reader opens the new copy. A crash before the rename leaves only a stale temporary file.
     """
     t0 = time.perf_counter()
-    target = published_path(warehouse)
+    target = target if target is not None else published_path(warehouse)
     target.parent.mkdir(parents=True, exist_ok=True)
     contacts = contacts_path(target)
     with duckdb.connect(str(warehouse)) as con:
@@ -120,4 +122,4 @@ def publish(warehouse: Path) -> Published:
     size = target.stat().st_size
     seconds = time.perf_counter() - t0
     log.info("published %s (%.0f MB) and %s (%d students) in %.1fs", target, size / 1e6, contacts, students, seconds)
-    return Published(target, size, seconds)
+    return Published(target, size, seconds, contacts, students)

@@ -12,7 +12,8 @@ from typing import Any
 
 import duckdb
 
-from dwh.pipelines._sql_runner import META
+from dwh.layers.runner import META
+from dwh.ops.publish import Published
 from dwh.settings import scrub_passwords
 
 log = logging.getLogger("dwh.runlog")
@@ -23,6 +24,30 @@ DDL = (
 )
 
 
+PUBLISH_TABLE = f"{META}.publish_log"
+PUBLISH_DDL = (
+    f"CREATE TABLE IF NOT EXISTS {PUBLISH_TABLE} (run_id VARCHAR, published_at TIMESTAMPTZ, path VARCHAR, "
+    "bytes BIGINT, contacts_path VARCHAR, students BIGINT, seconds DOUBLE)"
+)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One row of the run log: a step of the run, for a source and/or table when it has one."""
+
+    step: str
+    status: str
+    source: str | None = None
+    table: str | None = None
+    rows: int | None = None
+    seconds: float | None = None
+    error: str | None = None
+
+    def values(self) -> tuple[object, ...]:
+        """In the order of the run_log columns after run_id and started_at."""
+        return (self.step, self.source, self.table, self.rows, self.seconds, self.status, self.error)
+
+
 @dataclass
 class RunLog:
     """Steps of one run, written to the warehouse at the end (also when the run fails)."""
@@ -30,7 +55,8 @@ class RunLog:
     command: str
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
-    rows: list[tuple[Any, ...]] = field(default_factory=list)
+    rows: list[Step] = field(default_factory=list)
+    published: list[Published] = field(default_factory=list)
 
     def add(
         self,
@@ -44,7 +70,12 @@ class RunLog:
         error: str = "",
     ) -> None:
         text = scrub_passwords(" ".join(error.split()))[:2000] if error else None
-        self.rows.append((step, source, table, rows, seconds, status, text))
+        self.rows.append(Step(step, status, source, table, rows, seconds, text))
+
+    def add_publish(self, done: Published) -> None:
+        """The publish step, and its own record (where, how large) in dwh_meta.publish_log."""
+        self.rows.append(Step("publish", "ok", seconds=done.seconds))
+        self.published.append(done)
 
     def write(self, warehouse: Path) -> bool:
         """Append the rows; False (logged, never raised) when the warehouse cannot take them.
@@ -61,22 +92,31 @@ class RunLog:
                 con.execute(DDL)
                 con.executemany(
                     f"INSERT INTO {TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [(self.run_id, self.started_at, *row) for row in self.rows],
+                    [(self.run_id, self.started_at, *row.values()) for row in self.rows],
                 )
+                if self.published:
+                    con.execute(PUBLISH_DDL)
+                    con.executemany(
+                        f"INSERT INTO {PUBLISH_TABLE} VALUES (?, now(), ?, ?, ?, ?, ?)",
+                        [
+                            (self.run_id, str(p.path), p.bytes, str(p.contacts), p.students, p.seconds)
+                            for p in self.published
+                        ],
+                    )
             return True
         except duckdb.Error as exc:
             log.error("the run log could not be written to %s: %s", warehouse, str(exc).splitlines()[0])
             return False
 
     def _append_summary(self, warehouse: Path) -> None:
-        finished = [r for r in self.rows if r[0] == "run"]
+        finished = [r for r in self.rows if r.step == "run"]
         if not finished:
             return
-        _, _, _, _, seconds, status, error = finished[-1]
+        seconds, status, error = finished[-1].seconds, finished[-1].status, finished[-1].error
         failed = [
-            {"step": step, "source": source, "table": table, "error": text}
-            for step, source, table, _, _, st, text in self.rows
-            if st in ("failed", "stale") and step != "run"
+            {"step": r.step, "source": r.source, "table": r.table, "error": r.error}
+            for r in self.rows
+            if r.status in ("failed", "stale") and r.step != "run"
         ]
         line = {
             "run_id": self.run_id,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from dwh.pipelines.sql_files import SqlFile, layer_files
+from dwh.layers.sql_files import SqlFile, layer_files
 from dwh.settings import ConfigError
 from dwh.sources.catalog import TABLES, BronzeTable
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import logging
 import sys
@@ -15,20 +14,14 @@ import dlt
 from dlt.common.destination.exceptions import DestinationUndefinedEntity
 from dlt.pipeline.helpers import pipeline_drop
 
-from dwh.logs import setup_logging
-from dwh.ops.lock import LockHeld, warehouse_lock
-from dwh.ops.warehouse_file import WarehouseUnavailable, check_warehouse
 from dwh.pipelines import bronze_settings, bronze_warehouse
+from dwh.pipelines.load_plan import plan_load
 from dwh.settings import (
     APP_DB_KIND,
-    ConfigError,
+    RunSettings,
     SourceDatabase,
-    as_of_date,
     dlt_state_dir,
-    load_config,
     scrub_passwords,
-    time_zone,
-    warehouse_path,
 )
 from dwh.sources import intervenciones
 from dwh.sources.catalog import BronzeTable
@@ -83,19 +76,18 @@ def _has_state(pipeline: dlt.Pipeline, resource_name: str) -> bool:
 
 def _resources_for(
     pipeline: dlt.Pipeline,
-    warehouse: Path,
+    settings: RunSettings,
     source: SourceDatabase,
     tables: list[BronzeTable],
-    start: dt.date,
-    as_of: dt.date,
     report: BronzeReport,
     refresh: frozenset[str] = frozenset(),
 ) -> list:
     """Build the source's resources; a missing optional table or view is a schema variant, not a failure."""
+    warehouse, start, as_of = settings.warehouse, settings.incremental_start, settings.as_of
     if source.kind == APP_DB_KIND:
         return _app_db_resources(warehouse, source, tables, as_of, report)
     engine = source_engine(source)
-    pending = bronze_warehouse.pending_full_reloads(warehouse, source.name)
+    known = bronze_warehouse.read_source_state(warehouse, source.name)  # one read-only connection per source
     resources = []
     for table in tables:
         paths = [table.sql_path] + ([table.fallback_path] if table.fallback_path else [])
@@ -116,27 +108,22 @@ def _resources_for(
                 break
             resource_name = f"{table.name}__{source.name}"
             variant = "fallback" if attempt else "loaded"
-            has_state = _has_state(pipeline, resource_name)
-            previous = bronze_warehouse.previous_variant(warehouse, source.name, table.name)
-            unfinished = table.name in pending
-            refreshing = table.name in refresh or unfinished
-            variant_changed = has_state and previous is not None and previous != variant
-            # Rows read through another query variant (the fallback view) are reloaded in full.
-            first = table.incremental and (refreshing or not has_state or variant_changed)
-            if refreshing or variant_changed:
-                if unfinished:
-                    reason = "an interrupted full reload is finished"
-                elif refreshing:
-                    reason = "full refresh"
-                else:
-                    reason = f"query variant changed ({previous} -> {variant})"
-                log.warning("%s.%s: %s: rows and state replaced by a full read", source.name, table.name, reason)
-                if table.incremental:
-                    bronze_warehouse.mark_full_reload(warehouse, source.name, table.name)
-                if has_state:
-                    pipeline_drop(pipeline, resources=[resource_name], state_only=True)()
-                bronze_warehouse.delete_source_rows(warehouse, table.name, source.name)
-            elif first:
+            plan = plan_load(
+                incremental=table.incremental,
+                has_state=_has_state(pipeline, resource_name),
+                previous_variant=known.previous_variants.get(table.name),
+                variant=variant,
+                unfinished=table.name in known.pending_reloads,
+                refresh_requested=table.name in refresh,
+            )
+            if plan.reason:
+                log.warning("%s.%s: %s: rows and state replaced by a full read", source.name, table.name, plan.reason)
+            # in this order: a run killed between two steps is finished by the next one (see mark_full_reload)
+            if plan.mark_full_reload:
+                bronze_warehouse.mark_full_reload(warehouse, source.name, table.name)
+            if plan.drop_state:
+                pipeline_drop(pipeline, resources=[resource_name], state_only=True)()
+            if plan.delete_rows:
                 bronze_warehouse.delete_source_rows(warehouse, table.name, source.name)
             resources.append(
                 table_resource(
@@ -147,8 +134,8 @@ def _resources_for(
                     source.name,
                     start=start,
                     as_of=as_of,
-                    lag_days=bronze_settings.lag_days(table),
-                    first_load=first,
+                    lag_days=bronze_settings.lag_days(table, settings),
+                    first_load=plan.first_load,
                 )
             )
             report.outcomes.append(TableOutcome(source.name, table.name, variant, 0, path.name if attempt else ""))
@@ -242,9 +229,7 @@ def _extract_normalize_load(pipeline: dlt.Pipeline, source: str, resources: list
 def run_bronze(
     sources: list[SourceDatabase],
     tables: list[BronzeTable],
-    warehouse: Path,
-    start: dt.date,
-    as_of: dt.date,
+    settings: RunSettings,
     refresh: frozenset[str] = frozenset(),
 ) -> BronzeReport:
     """Load each source in its own dlt run, so one failing source neither blocks nor advances the others.
@@ -252,6 +237,7 @@ def run_bronze(
     `as_of` (DWH_AS_OF) caps every cursor: nothing dated after that day is read. `refresh` names tables
     to reload from scratch for these sources (rows and state replaced).
     """
+    warehouse = settings.warehouse
     report = BronzeReport(run_id=uuid.uuid4().hex[:12])
     started = dt.datetime.now(dt.timezone.utc)
     pipeline = make_pipeline(warehouse)
@@ -265,7 +251,7 @@ def run_bronze(
         first_outcome = len(report.outcomes)
         try:
             pipeline.sync_destination()
-            resources = _resources_for(pipeline, warehouse, source, source_tables, start, as_of, report, refresh)
+            resources = _resources_for(pipeline, settings, source, source_tables, report, refresh)
             counts = {}
             if resources:
                 counts = _extract_normalize_load(pipeline, source.name, resources)
@@ -328,32 +314,10 @@ def _root_cause(exc: BaseException) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m dwh.pipelines.bronze_ingest", description=__doc__)
-    parser.parse_args(argv)
-    setup_logging()
-    try:
-        sources = load_config()
-        tables = bronze_settings.selected_tables()
-        start = bronze_settings.incremental_start()
-        as_of = as_of_date()
-        time_zone()
-        for table in tables:
-            bronze_settings.lag_days(table)
-        bronze_settings.configure_dlt()
-    except ConfigError as exc:
-        log.error("%s", exc)
-        return 2
-    warehouse = warehouse_path()
-    try:
-        with warehouse_lock(warehouse, "python -m dwh.pipelines.bronze_ingest"):
-            check_warehouse(warehouse)
-            report = run_bronze(sources, tables, warehouse, start, as_of)
-    except (LockHeld, WarehouseUnavailable) as exc:
-        log.error("%s", exc)
-        return 1
-    for name, message in report.failed_sources.items():
-        log.error("bronze failed for source %s: %s", name, message)
-    return 0 if report.ok else 1
+    """An alias of `python -m dwh.main --layer bronze` without publishing."""
+    from dwh.main import layer_alias
+
+    return layer_alias("bronze_ingest", "bronze", __doc__, argv)
 
 
 if __name__ == "__main__":

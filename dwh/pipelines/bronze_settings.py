@@ -1,15 +1,15 @@
-"""Bronze run settings from the environment: tables to load, first cursor value, look-back windows, dlt."""
+"""Bronze run settings: tables to load, first cursor value, look-back windows (RunSettings), dlt's variables."""
 
 from __future__ import annotations
 
 import datetime as dt
 import os
-import re
 
-from dwh.settings import ConfigError
+from dwh.settings import DEFAULT_INCREMENTAL_START, ConfigError, RunSettings, bronze_resources, lag_days_override
+from dwh.settings import incremental_start as _incremental_start
 from dwh.sources.catalog import TABLES, BronzeTable
 
-DEFAULT_START = dt.date(1900, 1, 1)
+DEFAULT_START = DEFAULT_INCREMENTAL_START
 # dwh documents DLT__<STAGE>__WORKERS; dlt itself reads <STAGE>__WORKERS.
 _WORKER_VARS = {
     "DLT__EXTRACT__WORKERS": "EXTRACT__WORKERS",
@@ -30,49 +30,21 @@ _DLT_DEFAULTS = {
 }
 
 
-def selected_tables(env: dict[str, str] | None = None) -> list[BronzeTable]:
-    """DWH_BRONZE_RESOURCES=students,personas selects tables; unset or empty means all."""
-    env = os.environ if env is None else env
-    raw = env.get("DWH_BRONZE_RESOURCES", "").strip()
-    if not raw:
-        return list(TABLES)
-    wanted = [name.strip() for name in raw.split(",") if name.strip()]
-    valid = [t.name for t in TABLES]
-    unknown = [name for name in wanted if name not in valid]
-    if unknown:
-        raise ConfigError(
-            f"DWH_BRONZE_RESOURCES: unknown resource(s) {', '.join(unknown)}; valid names: {', '.join(valid)}"
-        )
-    return [t for t in TABLES if t.name in wanted]
+def selected_tables(settings: RunSettings | None = None) -> list[BronzeTable]:
+    """The tables DWH_BRONZE_RESOURCES selects (all when unset), in catalog order."""
+    names = settings.bronze_resources if settings is not None else bronze_resources()
+    return list(TABLES) if names is None else [t for t in TABLES if t.name in names]
 
 
-def incremental_start(env: dict[str, str] | None = None) -> dt.date:
-    """DWH_INCREMENTAL_START_DATE=YYYY-MM-DD: where a table's cursor starts when it has no state yet."""
-    env = os.environ if env is None else env
-    raw = env.get("DWH_INCREMENTAL_START_DATE", "").strip()
-    if not raw:
-        return DEFAULT_START
-    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw):
-        raise ConfigError(f"DWH_INCREMENTAL_START_DATE={raw!r} is not a date in YYYY-MM-DD form")
-    try:
-        value = dt.date.fromisoformat(raw)
-    except ValueError as exc:
-        raise ConfigError(f"DWH_INCREMENTAL_START_DATE={raw!r} is not a valid date: {exc}") from None
-    if value > dt.date.today():
-        raise ConfigError(f"DWH_INCREMENTAL_START_DATE={raw} is in the future")
-    return value
+def incremental_start(settings: RunSettings | None = None) -> dt.date:
+    """DWH_INCREMENTAL_START_DATE: where a table's cursor starts when it has no state yet."""
+    return settings.incremental_start if settings is not None else _incremental_start()
 
 
-def lag_days(table: BronzeTable, env: dict[str, str] | None = None) -> int:
+def lag_days(table: BronzeTable, settings: RunSettings | None = None) -> int:
     """The table's look-back window, overridable with DWH_LAG_DAYS_<TABLE>."""
-    env = os.environ if env is None else env
-    var = f"DWH_LAG_DAYS_{table.name.upper()}"
-    raw = env.get(var)
-    if raw is None:
-        return table.lag_days
-    if not raw.isdigit():
-        raise ConfigError(f"{var}={raw!r} must be a whole number of days")
-    return int(raw)
+    override = settings.lag_days.get(table.name) if settings is not None else lag_days_override(table.name)
+    return table.lag_days if override is None else override
 
 
 def configure_dlt(env: dict[str, str] | None = None) -> dict[str, str]:

@@ -4,18 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 
+from dwh.layers.bronze_schema import DATASET, LOG_DDL, LOG_TABLE
 from dwh.sources.declared import BRONZE_DDL
 
-DATASET = "bronze"
-LOG_TABLE = "_dwh_load_log"
-LOG_DDL = (
-    f"CREATE TABLE IF NOT EXISTS {DATASET}.{LOG_TABLE} (run_id VARCHAR, started_at TIMESTAMPTZ, "
-    "source_db VARCHAR, table_name VARCHAR, status VARCHAR, row_count BIGINT, message VARCHAR)"
-)
 # (source, table) pairs whose rows were deleted for a full reload that has not completed yet
 RELOAD_TABLE = "_dwh_full_reload_pending"
 
@@ -41,6 +37,41 @@ def previous_variant(warehouse: Path, source: str, table: str) -> str | None:
             [source, table],
         ).fetchone()
     return row[0] if row else None
+
+
+@dataclass(frozen=True)
+class SourceState:
+    """What the warehouse knows of a source before its tables are read."""
+
+    previous_variants: dict[str, str] = field(default_factory=dict)  # table -> 'loaded' | 'fallback'
+    pending_reloads: frozenset[str] = frozenset()
+
+
+def read_source_state(warehouse: Path, source: str) -> SourceState:
+    """How each table was last read from the source and which full reloads are unfinished, in one connection."""
+    if not warehouse.exists():
+        return SourceState()
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        present = {
+            r[0]
+            for r in con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = ? AND table_name IN (?, ?)",
+                [DATASET, LOG_TABLE, RELOAD_TABLE],
+            ).fetchall()
+        }
+        variants: dict[str, str] = {}
+        if LOG_TABLE in present:
+            rows = con.execute(
+                f"SELECT table_name, arg_max(status, started_at) FROM {DATASET}.{LOG_TABLE} WHERE source_db = ? "
+                "AND status IN ('loaded', 'fallback') GROUP BY table_name",
+                [source],
+            ).fetchall()
+            variants = {table: status for table, status in rows}
+        pending: frozenset[str] = frozenset()
+        if RELOAD_TABLE in present:
+            rows = con.execute(f"SELECT table_name FROM {DATASET}.{RELOAD_TABLE} WHERE source_db = ?", [source])
+            pending = frozenset(r[0] for r in rows.fetchall())
+    return SourceState(variants, pending)
 
 
 def delete_source_rows(warehouse: Path, table: str, source: str) -> None:

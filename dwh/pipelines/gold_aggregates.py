@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from pathlib import Path
 
 import duckdb
 
-from dwh.pipelines._layer_command import run_layer_command
-from dwh.pipelines._sql_runner import DataTestError, LabelsNotBuilt, LayerRun, SqlRunError, build_layer
-from dwh.pipelines.sql_files import SqlFile, layer_files
+from dwh.layers import DataTestError, LabelsNotBuilt, LayerRun, SqlFile, SqlRunError, build_layer, layer_files
+from dwh.settings import RunSettings
 
 REQUIRED_SILVER = ("dim_student", "fact_dropout", "dim_periodo", "cobertura_fuentes")
 # Whether each source's labels can be decided (its error test), and the tables that hold labels.
@@ -44,7 +44,9 @@ def _migrations(warehouse: Path) -> list[str]:
     return [f"DROP VIEW gold.{name}" for (name,) in views if name == "gold_tft_inference_frame"]
 
 
-def build(warehouse: Path, as_of, files: list[SqlFile] | None = None) -> LayerRun:
+def build(
+    warehouse: Path, as_of: dt.date, files: list[SqlFile] | None = None, settings: RunSettings | None = None
+) -> LayerRun:
     """Build gold (all files, or the given ones) in one transaction; raises on any failure.
 
     When the only failing data test is the label guard's (a source without its graduates table, not
@@ -60,7 +62,7 @@ def build(warehouse: Path, as_of, files: list[SqlFile] | None = None) -> LayerRu
         )
     migrations = _migrations(warehouse)
     try:
-        return build_layer(warehouse, "gold", as_of, files=files, prepare=migrations)
+        return build_layer(warehouse, "gold", as_of, files=files, prepare=migrations, settings=settings)
     except DataTestError as exc:
         if not exc.failed or any(t.table != LABEL_GUARD for t in exc.failed):
             raise
@@ -68,7 +70,7 @@ def build(warehouse: Path, as_of, files: list[SqlFile] | None = None) -> LayerRu
     selected = files if files is not None else layer_files("gold")
     without_labels = [f for f in selected if f.target not in LABEL_TABLES]
     drops = migrations + [f"DROP TABLE IF EXISTS {t}" for t in LABEL_TABLES]
-    run = build_layer(warehouse, "gold", as_of, files=without_labels, prepare=drops)
+    run = build_layer(warehouse, "gold", as_of, files=without_labels, prepare=drops, settings=settings)
     raise LabelsNotBuilt(
         "gold built without its label tables (gold_tft_training_dataset, gold_tft_inference_frame, "
         "gold_tft_feature_roles): a source has no graduates table, so a graduate cannot be told from a "
@@ -79,9 +81,10 @@ def build(warehouse: Path, as_of, files: list[SqlFile] | None = None) -> LayerRu
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run_layer_command(
-        "gold_aggregates", __doc__, build, "run bronze and silver first (python -m dwh.main)", argv
-    )
+    """An alias of `python -m dwh.main --layer gold` without publishing."""
+    from dwh.main import layer_alias
+
+    return layer_alias("gold_aggregates", "gold", __doc__, argv)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -12,14 +11,16 @@ from pathlib import Path
 
 import duckdb
 
+from dwh.layers import session
+from dwh.layers.data_tests import TestResult, run_tests
+from dwh.layers.session import SEEDS_ROOT, configure_session, prepare_layer
+from dwh.layers.sql_files import SqlFile, SqlLayerError, layer_files
 from dwh.logs import Progress
-from dwh.pipelines.data_tests import TestResult, run_tests
-from dwh.pipelines.sql_files import SqlFile, SqlLayerError, layer_files
-from dwh.settings import time_zone
+from dwh.settings import RunSettings
+from dwh.settings import seeds_dir as seeds_dir_from_env
 
 log = logging.getLogger("dwh.sql")
 META = "dwh_meta"
-SEEDS_ROOT = Path(__file__).resolve().parent.parent / "seeds"
 
 
 class SqlRunError(Exception):
@@ -55,21 +56,15 @@ class LayerRun:
 
 def seed_paths(layer: str) -> dict[str, Path]:
     """Seed CSVs of a layer: the shipped defaults, each replaceable by a same-named file in $DWH_SEEDS_DIR."""
-    paths = {p.stem: p for p in sorted((SEEDS_ROOT / layer).glob("*.csv"))}
-    override = os.environ.get("DWH_SEEDS_DIR")
-    if override:
-        for p in sorted((Path(override) / layer).glob("*.csv")):
-            paths[p.stem] = p
-    return paths
+    return session.seed_paths(layer, seeds_dir_from_env())
 
 
-def load_seeds(con: duckdb.DuckDBPyConnection, layer: str) -> None:
-    for name, path in seed_paths(layer).items():
-        con.execute(
-            f"CREATE OR REPLACE TABLE {layer}.seed_{name} AS "
-            "SELECT * FROM read_csv(?, header = true, all_varchar = true)",
-            [str(path)],
-        )
+def summary(run: LayerRun) -> str:
+    """One line: what a layer run built and tested."""
+    return (
+        f"{run.layer} built as of {run.as_of}: {len(run.tables)} tables, {sum(run.tables.values()):,} rows, "
+        f"{len(run.tests)} data tests ({sum(t.status == 'warn' for t in run.tests)} warnings) in {run.seconds:.1f}s"
+    )
 
 
 def _first_line(statement: str) -> str:
@@ -140,30 +135,26 @@ def build_layer(
     files: list[SqlFile] | None = None,
     variables: dict[str, object] | None = None,
     prepare: list[str] | None = None,
+    settings: RunSettings | None = None,
 ) -> LayerRun:
     """All files of the layer in numeric order inside one transaction; on any error nothing changes.
 
     `variables` reach SQL as getvariable('name') (as_of always does); `prepare` statements run first,
-    inside the same transaction.
+    inside the same transaction. `settings` (the zone and seeds) default to the environment's.
     """
+    settings = settings if settings is not None else RunSettings.from_env()
     files = files if files is not None else layer_files(layer)
     run = LayerRun(layer, uuid.uuid4().hex[:12], as_of)
     started = dt.datetime.now(dt.timezone.utc)
     t0 = time.perf_counter()
     con = duckdb.connect(str(warehouse))
     try:
-        # Casting an instant (TIMESTAMPTZ) to a day must give the university's local day, not UTC's:
-        # a 21:30 inscription in Argentina is still that day. Bronze pins the same zone when extracting.
-        con.execute("SET TimeZone = ?", [time_zone()])
-        con.execute("SET VARIABLE as_of = ?", [as_of])
-        for name, value in (variables or {}).items():
-            con.execute(f"SET VARIABLE {name} = ?", [value])
+        configure_session(con, as_of, settings.time_zone, variables)
         con.execute("BEGIN TRANSACTION")
         try:
             for statement in prepare or []:
                 con.execute(statement)
-            con.execute(f"CREATE SCHEMA IF NOT EXISTS {layer}")
-            load_seeds(con, layer)
+            prepare_layer(con, layer, settings.seeds_dir)
             progress = Progress(layer, len(files))
             for sql_file in files:
                 progress.step(sql_file.name)
@@ -212,4 +203,15 @@ def build_layer(
         con.close()
 
 
-__all__ = ["DataTestError", "LabelsNotBuilt", "LayerRun", "SqlLayerError", "SqlRunError", "build_layer", "seed_paths"]
+__all__ = [
+    "META",
+    "SEEDS_ROOT",
+    "DataTestError",
+    "LabelsNotBuilt",
+    "LayerRun",
+    "SqlLayerError",
+    "SqlRunError",
+    "build_layer",
+    "seed_paths",
+    "summary",
+]

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import duckdb
 
-from dwh.pipelines.sql_files import DataTest, SqlFile, SqlLayerError
+from dwh.layers.sql_files import DataTest, SqlFile, SqlLayerError
 
 SAMPLE_ROWS = 5
 _RELATION = re.compile(r"^(.+?)\s*->\s*([\w.]+)\s*\((.+)\)$")

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import sqlglot
 from sqlglot import exp
 
-from dwh.pipelines.sql_files import SqlFile
+from dwh.layers.sql_files import SqlFile
 
 
 @dataclass(frozen=True)
