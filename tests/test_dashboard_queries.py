@@ -518,8 +518,9 @@ def with_predictions(warehouse: Path, tmp_path: Path, rows: list[tuple]) -> Path
     path = copy_of(
         warehouse,
         tmp_path,
-        "CREATE SCHEMA ml",
-        "CREATE TABLE ml.predicciones (alumno_key VARCHAR, time_idx INTEGER, probabilidad DOUBLE, "
+        # gold created ml.predicciones empty (for gold.riesgo_actual): an older predict's table replaces it
+        "CREATE SCHEMA IF NOT EXISTS ml",
+        "CREATE OR REPLACE TABLE ml.predicciones (alumno_key VARCHAR, time_idx INTEGER, probabilidad DOUBLE, "
         "modelo_run_id VARCHAR, scored_at TIMESTAMPTZ)",
     )
     with duckdb.connect(str(path)) as connection:

@@ -8,6 +8,9 @@ from dwh.layers.lineage import parse_lineage
 from dwh.layers.sql_files import SQL_ROOT, layer_files
 
 ALLOWED_READS = {"silver": ("bronze.", "silver."), "gold": ("silver.", "gold.")}
+# Gold creates ml.predicciones (and its schema) empty until `python -m dwh.ml predict` writes it, so that the
+# view gold.riesgo_actual can read it: the one object a layer creates outside its own schema.
+CREATED_OUTSIDE = {"gold": {"ml.", "ml.predicciones"}}
 LAYERS = [layer for layer in ALLOWED_READS if (SQL_ROOT / layer).is_dir() and any((SQL_ROOT / layer).glob("*.sql"))]
 
 
@@ -17,7 +20,8 @@ def test_files_read_only_their_own_layer_and_the_one_below(layer):
         lineage = parse_lineage(sql_file)
         wrong = [r for r in lineage.reads if not r.startswith(ALLOWED_READS[layer])]
         assert not wrong, f"{sql_file.name} reads {wrong}"
-        assert all(c.startswith(f"{layer}.") for c in lineage.created), sql_file.name
+        outside = {c for c in lineage.created if not c.startswith(f"{layer}.")}
+        assert outside <= CREATED_OUTSIDE.get(layer, set()), sql_file.name
 
 
 @pytest.mark.parametrize("layer", LAYERS)

@@ -10,6 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from dash import dcc, html
 
+from dwh.dashboard import formato as fmt
 from dwh.dashboard import queries as q
 from dwh.dashboard import textos as t
 
@@ -54,7 +55,7 @@ def nota_filtros(clave: str) -> html.Div:
         if aplicados
         else t.NINGUN_FILTRO
     )
-    nota = q.NOTAS_FILTROS.get(clave)
+    nota = t.NOTAS_FILTROS.get(clave)
     return html.Div([html.Span(texto), " ", html.Span(nota or "", className="nota")], className="nota-filtros")
 
 
@@ -94,11 +95,11 @@ def etiqueta(nombre: object, pequeno: bool) -> str:
 
 def porcentajes(serie: pd.Series) -> list[float | None]:
     """Rates as percentages for a chart; a missing rate is a gap (None), not 0."""
-    return [None if q.es_nulo(v) else float(v) * 100 for v in serie]
+    return [None if fmt.es_nulo(v) else float(v) * 100 for v in serie]
 
 
 def _celda(valor: object) -> object:
-    if q.es_nulo(valor):
+    if fmt.es_nulo(valor):
         return None
     if isinstance(valor, (pd.Timestamp, dt.datetime)):
         return valor.strftime("%Y-%m-%d %H:%M")

@@ -17,6 +17,7 @@ from dwh.app_db import AppDb
 from dwh.app_db.validation import CANALES, RESULTADOS, InvalidIntervention
 from dwh.dashboard import alcance
 from dwh.dashboard import componentes as c
+from dwh.dashboard import formato as fmt
 from dwh.dashboard import queries as q
 from dwh.dashboard import textos as t
 from dwh.dashboard.acceso import usuario_actual
@@ -98,7 +99,7 @@ def listado(
         f"{a}, {n}" if isinstance(a, str) else t.SIN_CONTACTO for a, n in zip(df["apellido"], df["nombres"])
     ]
     df["probabilidad"] = [
-        q.formato_porcentaje(v) if fuente == q.FUENTE_MODELO else f"{v:g} / 11 ({t.HEURISTICA_CORTA})"
+        fmt.formato_porcentaje(v) if fuente == q.FUENTE_MODELO else f"{v:g} / 11 ({t.HEURISTICA_CORTA})"
         for v in df["puntaje"]
     ]
     df["ultima_intervencion"] = [_ultimo_contacto(fila) for _, fila in df.iterrows()]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dwh.dashboard.queries import UMBRAL_GRUPO_PEQUENO
+from dwh.dashboard.reglas import UMBRAL_GRUPO_PEQUENO
 
 TITULO = "Abandono y retención estudiantil"
 SUBTITULO = "SIU Guaraní + Moodle · datos publicados (solo lectura)"
@@ -38,6 +38,18 @@ NOMBRES_FILTROS: dict[str, str] = {
     "anio": "año académico",
 }
 FILTROS_APLICADOS = "Filtros que se aplican: {filtros}."
+# Per view of the query layer, what its filters mean beyond which apply (queries.FILTROS_APLICADOS).
+NOTAS_FILTROS: dict[str, str] = {
+    "resumen": "La retención es por cohorte de ingreso y no depende del año elegido; "
+    "activos, abandono y riesgo se refieren al año elegido.",
+    "retencion_por_cohorte": "Por cohorte de ingreso: el año elegido no se aplica.",
+    "comparacion": "Por cohorte de ingreso: el año elegido no se aplica.",
+    "riesgo": "Con el modelo, el riesgo es el de la última predicción de cada estudiante (el año elegido no se "
+    "aplica); con la heurística, el del año elegido.",
+    "distribucion_riesgo": "Igual que el listado de riesgo.",
+    "rendimiento_por_semestre": "Serie de todos los cuatrimestres cerrados: el año elegido no se aplica.",
+    "estado_datos": "Sin filtros: estado de todo el warehouse.",
+}
 NINGUN_FILTRO = "Esta vista no usa filtros."
 
 SIN_DATOS = "Sin datos para los filtros elegidos"

@@ -12,6 +12,7 @@ from dash.development.base_component import Component
 
 from dwh.dashboard import alcance
 from dwh.dashboard import componentes as c
+from dwh.dashboard import formato as fmt
 from dwh.dashboard import queries as q
 from dwh.dashboard import textos as t
 from dwh.dashboard.acceso import usuario_actual, usuarios_declarados
@@ -58,7 +59,7 @@ def _detalle_retencion(r: dict, sufijo: str) -> str:
     if r[f"retencion_{sufijo}"] is None:
         return t.KPI_RETENCION_SIN
     return t.KPI_RETENCION_DETALLE.format(
-        retenidos=q.formato_numero(r[f"retenidos_{sufijo}"]), n=q.formato_numero(r[f"n_retencion_{sufijo}"])
+        retenidos=fmt.formato_numero(r[f"retenidos_{sufijo}"]), n=fmt.formato_numero(r[f"n_retencion_{sufijo}"])
     )
 
 
@@ -73,7 +74,7 @@ def resumen(con: duckdb.DuckDBPyConnection, f: Filtros) -> list[Component]:
         return [c.nota_filtros("resumen"), c.sin_datos()]
     if r["tasa_abandono"] is not None:
         abandono = t.KPI_ABANDONO_DETALLE.format(
-            abandonos=q.formato_numero(r["abandonos"]), n=q.formato_numero(r["n_abandono"]), anio=anio,
+            abandonos=fmt.formato_numero(r["abandonos"]), n=fmt.formato_numero(r["n_abandono"]), anio=anio,
             siguiente=anio + 1,
         )  # fmt: skip
     else:
@@ -82,28 +83,28 @@ def resumen(con: duckdb.DuckDBPyConnection, f: Filtros) -> list[Component]:
         _kpi(
             "activos",
             f"{t.KPI_ACTIVOS} ({anio})",
-            q.formato_numero(r["estudiantes_activos"]),
+            fmt.formato_numero(r["estudiantes_activos"]),
             t.KPI_ACTIVOS_DETALLE.format(anio=anio),
         ),
         _kpi(
             "retencion-1",
             t.KPI_RETENCION_1,
-            q.formato_porcentaje(r["retencion_1_anio"]),
+            fmt.formato_porcentaje(r["retencion_1_anio"]),
             _detalle_retencion(r, "1_anio"),
         ),
         _kpi(
             "retencion-2",
             t.KPI_RETENCION_2,
-            q.formato_porcentaje(r["retencion_2_anios"]),
+            fmt.formato_porcentaje(r["retencion_2_anios"]),
             _detalle_retencion(r, "2_anios"),
         ),
-        _kpi("abandono", f"{t.KPI_ABANDONO} ({anio})", q.formato_porcentaje(r["tasa_abandono"]), abandono),
+        _kpi("abandono", f"{t.KPI_ABANDONO} ({anio})", fmt.formato_porcentaje(r["tasa_abandono"]), abandono),
         _kpi(
             "riesgo",
             t.KPI_RIESGO,
-            q.formato_numero(r["estudiantes_en_riesgo"]),
+            fmt.formato_numero(r["estudiantes_en_riesgo"]),
             t.KPI_RIESGO_DETALLE.format(
-                medio=q.formato_numero(r["estudiantes_riesgo_medio"]), fuente=fuente_riesgo(r["fuente_riesgo"])
+                medio=fmt.formato_numero(r["estudiantes_riesgo_medio"]), fuente=fuente_riesgo(r["fuente_riesgo"])
             ),
         ),
     ]
@@ -115,9 +116,9 @@ def resumen(con: duckdb.DuckDBPyConnection, f: Filtros) -> list[Component]:
 
 
 def _tasa_o_incompleta(tasa: object, incompleta: bool, n: object) -> str:
-    if incompleta and q.es_nulo(tasa):
+    if incompleta and fmt.es_nulo(tasa):
         return t.SEGUIMIENTO_INCOMPLETO
-    return f"{q.formato_porcentaje(tasa)} ({t.N_ESTUDIANTES.format(n=q.formato_numero(n))})"
+    return f"{fmt.formato_porcentaje(tasa)} ({t.N_ESTUDIANTES.format(n=fmt.formato_numero(n))})"
 
 
 def cohortes(con: duckdb.DuckDBPyConnection, f: Filtros) -> list[Component]:
@@ -134,7 +135,7 @@ def cohortes(con: duckdb.DuckDBPyConnection, f: Filtros) -> list[Component]:
         ]
     ):
         tasas = df[f"tasa_retencion_{sufijo}"]
-        pendiente = [q.es_nulo(v) and inc for v, inc in zip(tasas, df[incompleta])]
+        pendiente = [fmt.es_nulo(v) and inc for v, inc in zip(tasas, df[incompleta])]
         # A cohort still followed gets no bar, only the words "seguimiento incompleto" (never 0 % or 100 %);
         # its zero-height bar is just the anchor of that label, and the hover shows the label, not a value.
         fig.add_bar(
@@ -142,7 +143,7 @@ def cohortes(con: duckdb.DuckDBPyConnection, f: Filtros) -> list[Component]:
             y=[0 if p else v for p, v in zip(pendiente, c.porcentajes(tasas))],
             name=nombre,
             marker_color=c.COLORES[i],
-            text=[t.SEGUIMIENTO_INCOMPLETO if p else q.formato_porcentaje(v) for p, v in zip(pendiente, tasas)],
+            text=[t.SEGUIMIENTO_INCOMPLETO if p else fmt.formato_porcentaje(v) for p, v in zip(pendiente, tasas)],
             textposition="outside",
             textangle=0,
             cliponaxis=False,
@@ -152,7 +153,7 @@ def cohortes(con: duckdb.DuckDBPyConnection, f: Filtros) -> list[Component]:
     filas = pd.DataFrame(
         {
             "cohorte": x,
-            "estudiantes": [q.formato_numero(v) for v in df["estudiantes"]],
+            "estudiantes": [fmt.formato_numero(v) for v in df["estudiantes"]],
             "retencion_1": [
                 _tasa_o_incompleta(v, i, df.loc[k, "estudiantes"])
                 for k, (v, i) in enumerate(zip(df["tasa_retencion_1_anio"], df["seguimiento_incompleto_1_anio"]))
@@ -161,7 +162,7 @@ def cohortes(con: duckdb.DuckDBPyConnection, f: Filtros) -> list[Component]:
                 _tasa_o_incompleta(v, i, df.loc[k, "estudiantes"])
                 for k, (v, i) in enumerate(zip(df["tasa_retencion_2_anios"], df["seguimiento_incompleto_2_anios"]))
             ],
-            "egresados": [q.formato_numero(v) for v in df["egresados"]],
+            "egresados": [fmt.formato_numero(v) for v in df["egresados"]],
         }
     )
     return [
@@ -186,7 +187,8 @@ def curvas(df: pd.DataFrame) -> Component:
         completos = list(g["completo"])
         hasta = max((k for k, ok in enumerate(completos) if ok), default=-1)
         texto = [
-            f"{q.formato_porcentaje(v)} de {q.formato_numero(n)}" for v, n in zip(g["tasa_activos"], g["estudiantes"])
+            f"{fmt.formato_porcentaje(v)} de {fmt.formato_numero(n)}"
+            for v, n in zip(g["tasa_activos"], g["estudiantes"])
         ]
         comun = {"name": str(cohorte), "legendgroup": str(cohorte), "hovertext": texto, "hoverinfo": "text+name"}
         fig.add_scatter(x=x[: hasta + 1], y=y[: hasta + 1], mode="lines+markers", line={"color": color}, **comun)
@@ -228,7 +230,7 @@ def _comparacion(nombre: str, titulo: str, df: pd.DataFrame) -> list[Component]:
             name=serie,
             orientation="h",
             marker_color=c.COLORES[i],
-            text=[f"{q.formato_porcentaje(v)} (n={q.formato_numero(k)})" for v, k in zip(df[col], n)],
+            text=[f"{fmt.formato_porcentaje(v)} (n={fmt.formato_numero(k)})" for v, k in zip(df[col], n)],
             textposition="auto",
         )
     fig.update_layout(
@@ -238,9 +240,9 @@ def _comparacion(nombre: str, titulo: str, df: pd.DataFrame) -> list[Component]:
     filas = pd.DataFrame(
         {
             "grupo": y,
-            "estudiantes": [q.formato_numero(v) for v in df["estudiantes"]],
-            "retencion": [q.formato_porcentaje(v) for v in df["tasa_retencion_1_anio"]],
-            "aprobacion": [q.formato_porcentaje(v) for v in df["tasa_aprobacion"]],
+            "estudiantes": [fmt.formato_numero(v) for v in df["estudiantes"]],
+            "retencion": [fmt.formato_porcentaje(v) for v in df["tasa_retencion_1_anio"]],
+            "aprobacion": [fmt.formato_porcentaje(v) for v in df["tasa_aprobacion"]],
         }
     )
     return [c.grafico(nombre, titulo, fig), c.tabla(f"tabla-{nombre}", filas, t.COLUMNAS_COMPARACION)]
@@ -293,7 +295,7 @@ def riesgo(con: duckdb.DuckDBPyConnection, f: Filtros) -> list[Component]:
             x=[t.NIVELES[n] for n in niveles],
             y=distribucion["estudiantes"],
             marker_color=[c.COLOR_NIVEL[n] for n in niveles],
-            text=[q.formato_numero(v) for v in distribucion["estudiantes"]],
+            text=[fmt.formato_numero(v) for v in distribucion["estudiantes"]],
             textposition="outside",
             cliponaxis=False,
         )
@@ -345,7 +347,7 @@ def rendimiento(con: duckdb.DuckDBPyConnection, f: Filtros) -> list[Component]:
         c.etiqueta(f"{a} C{s}", n < q.UMBRAL_GRUPO_PEQUENO)
         for a, s, n in zip(df["anio_academico"], df["cuatrimestre"], df["estudiantes"])
     ]
-    n = [f"n = {q.formato_numero(v)}" for v in df["estudiantes"]]
+    n = [f"n = {fmt.formato_numero(v)}" for v in df["estudiantes"]]
 
     def linea(fig: go.Figure, y: list, nombre: str, color: str, texto: list[str]) -> None:
         fig.add_scatter(
@@ -353,17 +355,17 @@ def rendimiento(con: duckdb.DuckDBPyConnection, f: Filtros) -> list[Component]:
         )
 
     aprobacion = go.Figure()
-    examenes = [f"{q.formato_numero(v)} exámenes" for v in df["examenes_con_resultado"]]
+    examenes = [f"{fmt.formato_numero(v)} exámenes" for v in df["examenes_con_resultado"]]
     linea(aprobacion, c.porcentajes(df["tasa_aprobacion"]), t.APROBACION, c.COLORES[0], examenes)
     linea(aprobacion, c.porcentajes(df["tasa_ausentismo"]), t.AUSENTISMO, c.COLORES[1], examenes)
     aprobacion.update_layout(yaxis={"title": t.PORCENTAJE, "range": [0, 105]})
     notas = go.Figure()
     linea(notas, list(df["promedio_notas"].astype("float")), t.NOTAS, c.COLORES[0],
-          [f"{q.formato_numero(v)} estudiantes con notas" for v in df["estudiantes_con_notas"]])  # fmt: skip
+          [f"{fmt.formato_numero(v)} estudiantes con notas" for v in df["estudiantes_con_notas"]])  # fmt: skip
     notas.update_layout(yaxis={"range": [0, 10]})
     asistencia = go.Figure()
-    linea(asistencia, list(df["asistencia_promedio"].astype("float")), t.ASISTENCIA, c.COLORES[2],
-          [f"{q.formato_numero(v)} estudiantes con asistencia" for v in df["estudiantes_con_asistencia"]])  # fmt: skip
+    con_asistencia = [f"{fmt.formato_numero(v)} estudiantes con asistencia" for v in df["estudiantes_con_asistencia"]]
+    linea(asistencia, list(df["asistencia_promedio"].astype("float")), t.ASISTENCIA, c.COLORES[2], con_asistencia)
     asistencia.update_layout(yaxis={"title": t.PORCENTAJE, "range": [0, 105]})
     moodle = go.Figure()
     moodle.add_bar(x=x, y=df["moodle_eventos_por_estudiante"], name=t.MOODLE, marker_color=c.COLORES[3], hovertext=n)

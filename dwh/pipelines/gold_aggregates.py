@@ -20,6 +20,8 @@ LABEL_TABLES = (
     "gold.gold_tft_inference_frame",
     "gold.gold_tft_feature_roles",
 )
+# Views over the label tables, left out with them (the dashboard then reads the tables that are there).
+LABEL_VIEWS = ("gold.riesgo_actual",)
 
 
 def silver_missing(warehouse: Path) -> list[str]:
@@ -68,8 +70,9 @@ def build(
             raise
         undecidable = exc.failed[0].sample
     selected = files if files is not None else layer_files("gold")
-    without_labels = [f for f in selected if f.target not in LABEL_TABLES]
-    drops = migrations + [f"DROP TABLE IF EXISTS {t}" for t in LABEL_TABLES]
+    without_labels = [f for f in selected if f.target not in LABEL_TABLES + LABEL_VIEWS]
+    drops = migrations + [f"DROP VIEW IF EXISTS {v}" for v in LABEL_VIEWS]
+    drops += [f"DROP TABLE IF EXISTS {t}" for t in LABEL_TABLES]
     run = build_layer(warehouse, "gold", as_of, files=without_labels, prepare=drops, settings=settings)
     raise LabelsNotBuilt(
         "gold built without its label tables (gold_tft_training_dataset, gold_tft_inference_frame, "
