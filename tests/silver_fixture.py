@@ -8,8 +8,8 @@ from pathlib import Path
 import duckdb
 from bronze_fixture import empty_bronze
 
-from dwh.ops.keys import key_from_salt, pseudonym
 from dwh.layers.runner import build_layer
+from dwh.ops.keys import key_from_salt, pseudonym
 from dwh.pipelines.silver_transform import bronze_placeholders
 
 SALT = "test-salt"

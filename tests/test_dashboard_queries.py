@@ -47,8 +47,8 @@ from silver_fixture import empty_silver, insert_silver, student_key
 
 from dwh.dashboard import queries as q
 from dwh.dashboard.queries import Filtros
-from dwh.ops.runlog import DDL as RUN_LOG_DDL
 from dwh.layers.runner import build_layer
+from dwh.ops.runlog import DDL as RUN_LOG_DDL
 
 D = dt.date
 AS_OF = D(2024, 5, 15)

@@ -12,9 +12,9 @@ from test_dashboard_queries import PREDICTIONS, build_warehouse, copy_of, key, w
 
 from dwh.dashboard import queries as q
 from dwh.dashboard.queries import Filtros, riesgo_respaldo
-from dwh.ml.predict import PREDICTION_COLUMNS
 from dwh.layers.data_tests import run_tests
 from dwh.layers.sql_files import layer_files
+from dwh.ml.predict import PREDICTION_COLUMNS
 
 FILTERS = [
     Filtros(),

@@ -18,10 +18,10 @@ import pytest
 from bronze_fixture import empty_bronze, insert
 from silver_fixture import SALT, empty_silver, insert_silver, student_key
 
-from dwh.pipelines import gold_aggregates
 from dwh.layers.runner import SEEDS_ROOT, LabelsNotBuilt, build_layer
-from dwh.pipelines.silver_transform import bronze_placeholders
 from dwh.layers.sql_files import layer_files
+from dwh.pipelines import gold_aggregates
+from dwh.pipelines.silver_transform import bronze_placeholders
 
 D = dt.date
 AS_OF = D(2025, 3, 15)

@@ -560,8 +560,8 @@ def _rebuild(warehouse: Path, copy: Path, sql_root: Path, as_of: dt.date) -> Pat
     import shutil
 
     from dwh.layers.runner import build_layer
-    from dwh.pipelines.silver_transform import bronze_placeholders
     from dwh.layers.sql_files import layer_files
+    from dwh.pipelines.silver_transform import bronze_placeholders
 
     shutil.copy(warehouse, copy)
     build_layer(

@@ -32,6 +32,13 @@ class TestResult:
         return "fail" if self.severity == "error" else "warn"
 
 
+def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
+    """The single number a count(*) query returns."""
+    row = con.execute(sql).fetchone()
+    assert row is not None, "a count(*) always returns a row"
+    return int(row[0])
+
+
 def _cols(text: str) -> list[str]:
     return [c.strip() for c in text.split(",") if c.strip()]
 
@@ -78,15 +85,15 @@ def run_tests(con: duckdb.DuckDBPyConnection, files: list[SqlFile]) -> list[Test
                 match = _ROW_COUNT.match(test.args)
                 if not match:
                     raise SqlLayerError(f"{sql_file.name}: row_count({test.args}) must read like '>= 1'")
-                rows = con.execute(f"SELECT count(*) FROM {sql_file.target}").fetchone()[0]
+                rows = _count(con, f"SELECT count(*) FROM {sql_file.target}")
                 ok = _COMPARE[match.group(1)](rows, int(match.group(2)))
                 results.append(TestResult(sql_file.target, label, test.severity, 0 if ok else 1, f"rows={rows}"))
                 continue
             failing_sql = _failing_rows_sql(sql_file, test)
-            failing = con.execute(f"SELECT count(*) FROM ({failing_sql})").fetchone()[0]
+            failing = _count(con, f"SELECT count(*) FROM ({failing_sql})")
             sample = ""
             if failing:
-                rows = con.execute(f"SELECT * FROM ({failing_sql}) LIMIT {SAMPLE_ROWS}").fetchall()
-                sample = "; ".join(str(r)[:200] for r in rows)
+                examples = con.execute(f"SELECT * FROM ({failing_sql}) LIMIT {SAMPLE_ROWS}").fetchall()
+                sample = "; ".join(str(r)[:200] for r in examples)
             results.append(TestResult(sql_file.target, label, test.severity, failing, sample))
     return results

@@ -121,7 +121,9 @@ def _record(con: duckdb.DuckDBPyConnection, run: LayerRun, status: str, message:
         )
 
 
-def _safe_record(con: duckdb.DuckDBPyConnection, run: LayerRun, status: str, message: str, started) -> None:
+def _safe_record(
+    con: duckdb.DuckDBPyConnection, run: LayerRun, status: str, message: str, started: dt.datetime
+) -> None:
     try:
         _record(con, run, status, message, started)
     except duckdb.Error as exc:
@@ -161,7 +163,8 @@ def build_layer(
                 f0 = time.perf_counter()
                 _execute_file(con, sql_file)
                 if sql_file.grain:
-                    run.tables[sql_file.target] = con.execute(f"SELECT count(*) FROM {sql_file.target}").fetchone()[0]
+                    counted = con.execute(f"SELECT count(*) FROM {sql_file.target}").fetchone()
+                    run.tables[sql_file.target] = int(counted[0]) if counted else 0
                     run.table_seconds[sql_file.target] = time.perf_counter() - f0
                     progress.clear()
                     log.info(

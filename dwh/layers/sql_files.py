@@ -8,6 +8,13 @@ from pathlib import Path
 
 SQL_ROOT = Path(__file__).resolve().parent.parent / "sql"
 _NUMBERED = re.compile(r"^(\d+)[a-z]?_[\w]+\.sql$")
+
+
+def _number(name: str) -> int:
+    """The leading number of a file name that _NUMBERED matched."""
+    return int(re.sub(r"\D.*", "", name))
+
+
 _HEADER = re.compile(r"^--\s*(target|grain|upstream|test)\s*:\s*(.*?)\s*$")
 _TEST = re.compile(r"^(\w+)\((.*)\)\s*(error|warn)?$")
 
@@ -94,5 +101,5 @@ def layer_files(layer: str, root: Path = SQL_ROOT) -> list[SqlFile]:
     bad = [p.name for p in paths if not _NUMBERED.match(p.name)]
     if bad:
         raise SqlLayerError(f"{directory}: files must be named NN_name.sql: {', '.join(bad)}")
-    ordered = sorted(paths, key=lambda p: (int(_NUMBERED.match(p.name).group(1)), p.name))
+    ordered = sorted(paths, key=lambda p: (_number(p.name), p.name))
     return [parse_header(p) for p in ordered]

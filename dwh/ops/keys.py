@@ -55,7 +55,7 @@ def sql_variables(key: bytes) -> dict[str, str]:
     return {
         "pseudonym_key": key.hex(),
         "pseudonym_ipad": bytes(b ^ 0x36 for b in block).hex(),
-        "pseudonym_opad": bytes(b ^ 0x5c for b in block).hex(),
+        "pseudonym_opad": bytes(b ^ 0x5C for b in block).hex(),
     }
 
 
