@@ -30,7 +30,8 @@ AS_OF = D(2025, 3, 15)
 # 48 = 2024 c1 (2024-07-31, 2024-08-31), 49 = 2024 c2 (2024-12-31, 2025-03-31). As of 2025-03-15 the last
 # closed semester is 49 and a row t is labelled when the closing date of t + 2 has passed: t <= 46.
 LAST_CLOSED = 49
-TFT_FILES = [f for f in layer_files("gold") if f.name[:2] >= "10"]
+# the feature store's files (10-17) and what reads only them; not the dashboard's risk view (it reads the marts)
+TFT_FILES = [f for f in layer_files("gold") if f.name[:2] >= "10" and f.target != "gold.riesgo_actual"]
 TFT_TABLES = (
     "gold_tft_known_future",
     "gold_tft_static_features",
