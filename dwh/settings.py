@@ -521,6 +521,27 @@ def demo_students(env: Mapping[str, str] | None = None) -> int:
     return int(raw)
 
 
+def dashboard_port(env: Mapping[str, str] | None = None) -> str | None:
+    """$DWH_DASHBOARD_PORT as given (the dashboard's argument parser converts and checks it)."""
+    return _env("DWH_DASHBOARD_PORT", env) or None
+
+
+def dashboard_threads(env: Mapping[str, str] | None = None) -> str | None:
+    """$DWH_DASHBOARD_THREADS as given, stripped (the dashboard's server checks its range)."""
+    return (_env("DWH_DASHBOARD_THREADS", env) or "").strip() or None
+
+
+def dashboard_secret(env: Mapping[str, str] | None = None) -> str | None:
+    """$DWH_DASHBOARD_SECRET (the key that signs session cookies), if set."""
+    return _env("DWH_DASHBOARD_SECRET", env) or None
+
+
+def dashboard_secret_file(env: Mapping[str, str] | None = None) -> Path | None:
+    """$DWH_DASHBOARD_SECRET_FILE, if set."""
+    raw = (_env("DWH_DASHBOARD_SECRET_FILE", env) or "").strip()
+    return Path(raw) if raw else None
+
+
 def devdb_dir(env: Mapping[str, str] | None = None) -> Path:
     """$DWH_DEVDB_DIR, else ./.devdb."""
     raw = _env("DWH_DEVDB_DIR", env)

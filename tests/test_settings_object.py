@@ -105,13 +105,10 @@ def test_only_settings_reads_dwh_variables():
         for p in package.rglob("*.py")
         if "os.environ" in p.read_text(encoding="utf-8") and "DWH_" in p.read_text(encoding="utf-8")
     )
-    # demo sets DWH_CONFIG for the run it starts; bench builds child environments; the dashboard reads its own
+    # demo sets DWH_CONFIG for the run it starts; bench builds child environments
     assert set(readers) <= {
         "settings.py",
         "demo.py",
-        "dashboard/__main__.py",
-        "dashboard/secreto.py",
-        "dashboard/servidor.py",
         "bench/bronze.py",
         "bench/floor.py",
         "pipelines/bronze_settings.py",  # writes the variables dlt reads (DLT__*, LOAD__*)

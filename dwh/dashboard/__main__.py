@@ -7,14 +7,13 @@ import getpass
 import ipaddress
 import json
 import logging
-import os
 import sys
 from pathlib import Path
 
 from dwh.dashboard.servidor import hilos_por_defecto, servir
 from dwh.dashboard.usuarios import ROLES, TODAS, TUTOR, ConfigAcceso, cargar_acceso, entrada, hashear, verificar
 from dwh.logs import setup_logging
-from dwh.settings import ConfigError
+from dwh.settings import ConfigError, dashboard_port
 
 log = logging.getLogger("dwh.dashboard")
 
@@ -33,7 +32,7 @@ def argumentos(argv: list[str] | None = None) -> argparse.Namespace:
         "--port",
         type=int,
         # argparse converts a string default with `type`, so a bad variable is a usage error, not a traceback.
-        default=os.environ.get("DWH_DASHBOARD_PORT") or 8050,
+        default=dashboard_port() or 8050,
         help="port (default $DWH_DASHBOARD_PORT, else 8050)",
     )
     parser.add_argument(

@@ -8,7 +8,7 @@ import secrets
 import stat
 from pathlib import Path
 
-from dwh.settings import ConfigError, warehouse_path
+from dwh.settings import ConfigError, dashboard_secret, dashboard_secret_file, warehouse_path
 
 log = logging.getLogger("dwh.dashboard.acceso")
 
@@ -18,14 +18,13 @@ MINIMO = 32  # characters of DWH_DASHBOARD_SECRET / bytes of the file
 def ruta_secreto() -> Path:
     """$DWH_DASHBOARD_SECRET_FILE, else dashboard_session.key in the warehouse's directory (never inside the
     published copy, which readers of the warehouse can open)."""
-    env = os.environ.get("DWH_DASHBOARD_SECRET_FILE", "").strip()
-    ruta = Path(env) if env else warehouse_path().parent / "dashboard_session.key"
+    ruta = dashboard_secret_file() or warehouse_path().parent / "dashboard_session.key"
     return ruta.expanduser().resolve()
 
 
 def clave_de_sesion() -> bytes:
     """$DWH_DASHBOARD_SECRET, else the key file's bytes (created with 64 random hex characters, mode 0400)."""
-    env = os.environ.get("DWH_DASHBOARD_SECRET", "")
+    env = dashboard_secret()
     if env:
         if len(env) < MINIMO:
             raise ConfigError(f"DWH_DASHBOARD_SECRET is too short: use at least {MINIMO} random characters")

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import logging
-import os
 from typing import Any
 
 from waitress import create_server
 
-from dwh.settings import ConfigError
+from dwh.settings import ConfigError, dashboard_threads
 
 log = logging.getLogger("dwh.dashboard")
 
@@ -17,7 +16,7 @@ HILOS = 8
 
 def hilos_por_defecto() -> int:
     """$DWH_DASHBOARD_THREADS, else 8: requests served at once (each callback holds one thread)."""
-    raw = os.environ.get("DWH_DASHBOARD_THREADS", "").strip()
+    raw = dashboard_threads()
     if not raw:
         return HILOS
     if not raw.isdigit() or not 1 <= int(raw) <= 256:
