@@ -31,6 +31,6 @@ def insert_silver(path: Path, table: str, rows: list[dict]) -> None:
             con.execute(f"INSERT INTO silver.{table} ({cols}) VALUES ({marks})", list(row.values()))
 
 
-def student_key(source_db: str, alumno: int) -> str:
+def alumno_key(source_db: str, alumno: int) -> str:
     """The pseudonymous key silver gives (source_db, alumno) under the test key (hash_salt SALT)."""
     return pseudonym(key_from_salt(SALT), source_db, alumno)

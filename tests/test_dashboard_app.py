@@ -274,7 +274,7 @@ def test_filters_change_the_figures(pagina: WebDriver, con):
     # the risk list follows the same filters
     abrir(pagina, "riesgo")
     esperados, _ = q.riesgo(con, Filtros(propuestas=(B,)))
-    esperar(pagina, lambda d: [f[0] for f in filas(d, "tabla-riesgo")] == list(esperados["student_key"]))
+    esperar(pagina, lambda d: [f[0] for f in filas(d, "tabla-riesgo")] == list(esperados["alumno_key"]))
     # a cohort too: cohort 2022 of program B has nobody
     elegir(pagina, "filtro-cohortes", "2022")
     esperar(pagina, lambda d: t.SIN_DATOS in d.find_element(By.ID, "vista-riesgo").text)
@@ -296,7 +296,7 @@ def test_risk_is_labelled_heuristic_and_sortable(pagina: WebDriver, con):
     esperados, fuente = q.riesgo(con, Filtros())
     assert fuente == q.FUENTE_HEURISTICA
     claves = [f[0] for f in filas(pagina, "tabla-riesgo")]
-    assert claves == list(esperados["student_key"])[: len(claves)]
+    assert claves == list(esperados["alumno_key"])[: len(claves)]
     # native sorting: ascending on the score puts a zero first
     columna = pagina.find_element(
         By.CSS_SELECTOR, '#tabla-riesgo .ag-header-cell[col-id="puntaje"] .ag-header-cell-label'

@@ -43,7 +43,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
-from silver_fixture import empty_silver, insert_silver, student_key
+from silver_fixture import alumno_key, empty_silver, insert_silver
 
 from dwh.dashboard import queries as q
 from dwh.dashboard.queries import Filtros
@@ -80,7 +80,7 @@ A, B = "Carrera A", "Carrera B"
 
 @functools.cache
 def key(name: str) -> str:
-    return student_key(SOURCE, STUDENTS[name][0])
+    return alumno_key(SOURCE, STUDENTS[name][0])
 
 
 def ts(y: int, m: int, d: int) -> dt.datetime:
@@ -92,7 +92,7 @@ def _result(n: int, name: str, day: dt.date, result: str, nota: float | None = N
     return {
         "source_db": SOURCE,
         "dwh_pk": f"r{n}",
-        "student_key": key(name),
+        "alumno_key": key(name),
         "elemento_key": f"e{n}",
         "anio_academico": day.year if day.month >= 3 else day.year - 1,
         "cuatrimestre": 1 if 3 <= day.month <= 7 else 2,
@@ -112,7 +112,7 @@ def _attendance(n: int, name: str, pct: int) -> dict:
         "sistema": "guarani",
         "curso": n,
         "participante": STUDENTS[name][0],
-        "student_key": key(name),
+        "alumno_key": key(name),
         "anio_academico": 2023,
         "cuatrimestre": 1,
         "fecha": D(2023, 6, 30),  # final on the last day of classes
@@ -129,7 +129,7 @@ def build_silver(path: Path) -> None:
     for name, (alumno, program, site, cohort, years, no_reinscription) in STUDENTS.items():
         students.append(
             {
-                "student_key": key(name),
+                "alumno_key": key(name),
                 "source_db": SOURCE,
                 "alumno": alumno,
                 "persona_key": f"{SOURCE}-p{alumno}",
@@ -148,7 +148,7 @@ def build_silver(path: Path) -> None:
                 {
                     "source_db": SOURCE,
                     "inscripcion": alumno * 10_000 + y,
-                    "student_key": key(name),
+                    "alumno_key": key(name),
                     "elemento_key": f"e{y}",
                     "anio_academico": y,
                     "cuatrimestre": 1,
@@ -161,7 +161,7 @@ def build_silver(path: Path) -> None:
                     {
                         "source_db": SOURCE,
                         "reinscripcion": alumno * 10_000 + y,
-                        "student_key": key(name),
+                        "alumno_key": key(name),
                         "anio_academico": y,
                         "fecha_reinscripcion": ts(y, 3, 10),
                     }
@@ -191,7 +191,7 @@ def build_silver(path: Path) -> None:
         path,
         "fact_lms_activity",
         [
-            {"source_db": "moodle", "userid": 4, "courseid": 1, "dia": D(2023, 4, 5), "student_key": key("a4"),
+            {"source_db": "moodle", "userid": 4, "courseid": 1, "dia": D(2023, 4, 5), "alumno_key": key("a4"),
              "anio_academico": 2023, "cuatrimestre": 1, "eventos": 10},
         ],
     )  # fmt: skip
@@ -199,7 +199,7 @@ def build_silver(path: Path) -> None:
         path,
         "fact_student_status_history",
         [
-            {"source_db": SOURCE, "alumno": 21, "student_key": key("c1"), "fecha_cambio": ts(*day), "calidad": calidad,
+            {"source_db": SOURCE, "alumno": 21, "alumno_key": key("c1"), "fecha_cambio": ts(*day), "calidad": calidad,
              "nro_cambio": n}
             for n, (day, calidad) in enumerate([((2022, 5, 1), "A"), ((2022, 9, 1), "P"), ((2023, 5, 1), "A")])
         ],
@@ -208,7 +208,7 @@ def build_silver(path: Path) -> None:
         path,
         "fact_dropout",
         [
-            {"source_db": SOURCE, "evento_id": "egreso:1", "student_key": key("a1"), "alumno": 1,
+            {"source_db": SOURCE, "evento_id": "egreso:1", "alumno_key": key("a1"), "alumno": 1,
              "tipo_evento": "egreso", "fecha_evento": D(2023, 12, 10), "anio_academico": 2023, "cuatrimestre": 2},
         ],
     )  # fmt: skip
@@ -469,25 +469,23 @@ def test_heuristic_risk_list(con):
     # active in 2023 and not graduated in it: a1 (graduated) and the inactive a7..a10, b2, c4 are out,
     # although the inactive ones score 3 (no reinscription)
     assert len(df) == 11
-    assert names(df["student_key"][:6]) == ["a2", "c1", "c2", "b1"] + sorted(
-        ["a3", "a5"], key=key
-    )  # ties by student_key
+    assert names(df["alumno_key"][:6]) == ["a2", "c1", "c2", "b1"] + sorted(["a3", "a5"], key=key)  # ties by alumno_key
     assert df["puntaje"].tolist()[:6] == [7.0, 6.0, 4.0, 3.0, 2.0, 2.0]
     assert df["nivel"].tolist()[:6] == ["alto", "alto", "medio", "medio", "bajo", "bajo"]
     assert set(df["nivel"][6:]) == {"bajo"} and set(df["puntaje"][6:]) == {0.0}
     assert df.loc[0, ["cohorte", "propuesta", "sede", "anio_academico"]].tolist() == [2021, A, "Sede Central", 2023]
     assert df["time_idx"].isna().all()
-    assert "a1" not in names(df["student_key"]) and "a7" not in names(df["student_key"])
+    assert "a1" not in names(df["alumno_key"]) and "a7" not in names(df["alumno_key"])
     # limit
     top, _ = q.riesgo(con, Filtros(), limite=3)
-    assert names(top["student_key"]) == ["a2", "c1", "c2"]
+    assert names(top["alumno_key"]) == ["a2", "c1", "c2"]
 
 
 def test_heuristic_risk_filters_and_year(con):
     df, _ = q.riesgo(con, Filtros(sedes=("Sede Norte",)))
-    assert names(df["student_key"]) == ["c1", "c2", "b1", "c3"]
+    assert names(df["alumno_key"]) == ["c1", "c2", "b1", "c3"]
     df, _ = q.riesgo(con, Filtros(cohortes=(2021,), propuestas=(B,)))
-    assert names(df["student_key"]) == ["b1"]
+    assert names(df["alumno_key"]) == ["b1"]
     # 2022: 13 active students, every score 0
     df, _ = q.riesgo(con, Filtros(anio=2022))
     assert len(df) == 13 and set(df["nivel"]) == {"bajo"} and set(df["anio_academico"]) == {2022}
@@ -537,7 +535,7 @@ def test_model_predictions_replace_the_heuristic(warehouse, tmp_path):
     with q.conectar(with_predictions(warehouse, tmp_path, PREDICTIONS)) as connection:
         df, fuente = q.riesgo(connection, Filtros())
         assert fuente == "modelo"
-        assert names(df["student_key"]) == ["a2", "d2", "c3", "b1", "d1"]
+        assert names(df["alumno_key"]) == ["a2", "d2", "c3", "b1", "d1"]
         assert df["puntaje"].tolist() == [0.9, 0.5, 0.3, 0.2, 0.19]
         assert df["nivel"].tolist() == ["alto", "alto", "medio", "medio", "bajo"]
         assert df.loc[1, ["cohorte", "propuesta", "sede", "anio_academico", "time_idx"]].tolist() == [
@@ -554,7 +552,7 @@ def test_model_predictions_replace_the_heuristic(warehouse, tmp_path):
         ]
         # cohort, program and site filters apply; the year does not (the model scores "now")
         df, _ = q.riesgo(connection, Filtros(sedes=("Sede Norte",)))
-        assert names(df["student_key"]) == ["c3", "b1"]
+        assert names(df["alumno_key"]) == ["c3", "b1"]
         df, _ = q.riesgo(connection, Filtros(anio=2021))
         assert len(df) == 5
         r = q.resumen(connection, Filtros(propuestas=(A,)))
@@ -765,6 +763,6 @@ def test_model_predictions_without_the_tft_tables(warehouse, tmp_path):
         df, fuente = q.riesgo(connection, Filtros())
         # no risk set to restrict to: every student's latest prediction, a7 included, without attributes
         assert fuente == "modelo"
-        assert names(df["student_key"]) == ["a7", "a2", "d2", "c3", "b1", "d1"]
+        assert names(df["alumno_key"]) == ["a7", "a2", "d2", "c3", "b1", "d1"]
         assert df["cohorte"].isna().all() and set(df["propuesta"]) == {q.SIN_DATO}
         assert df["anio_academico"].isna().all()

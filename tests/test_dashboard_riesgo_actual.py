@@ -62,10 +62,10 @@ def test_the_view_and_the_fallback_for_older_files_agree(warehouse, tmp_path, mo
             with connection.cursor() as cur:
                 anio = f.anio if f.anio is not None else q.opciones(connection)["anio_defecto"]
                 sql, params, fuente_respaldo = riesgo_respaldo.base_sin_vista(cur, f, anio)
-                fallback = cur.execute(f"{sql} ORDER BY puntaje DESC, student_key", params).df()
+                fallback = cur.execute(f"{sql} ORDER BY puntaje DESC, alumno_key", params).df()
             assert fuente_respaldo == fuente
             assert len(from_view) == len(fallback), f
-            assert list(from_view["student_key"]) == list(fallback["student_key"]), f
+            assert list(from_view["alumno_key"]) == list(fallback["alumno_key"]), f
             for column in ("cohorte", "propuesta", "sede", "puntaje", "nivel", "razones", "anio_academico", "time_idx"):
                 a = [None if pd.isna(v) else v for v in from_view[column]]
                 b = [None if pd.isna(v) else v for v in fallback[column]]

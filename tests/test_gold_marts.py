@@ -17,7 +17,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from silver_fixture import empty_silver, insert_silver, student_key
+from silver_fixture import alumno_key, empty_silver, insert_silver
 
 from dwh.layers.runner import build_layer
 from dwh.layers.sql_files import layer_files
@@ -32,12 +32,12 @@ MARTS = [
 ]
 
 S1, S2, S3, S4, S5, S6 = (
-    student_key("ga", 1),
-    student_key("gb", 1),
-    student_key("ga", 2),
-    student_key("ga", 3),
-    student_key("ga", 4),
-    student_key("gb", 2),
+    alumno_key("ga", 1),
+    alumno_key("gb", 1),
+    alumno_key("ga", 2),
+    alumno_key("ga", 3),
+    alumno_key("ga", 4),
+    alumno_key("gb", 2),
 )
 
 
@@ -47,7 +47,7 @@ def ts(*args: int) -> dt.datetime:
 
 def _student(key, source_db, alumno, persona, propuesta, cohorte, fecha_ingreso):
     return {
-        "student_key": key,
+        "alumno_key": key,
         "source_db": source_db,
         "alumno": alumno,
         "persona_key": f"{source_db}-p{persona}",
@@ -69,7 +69,7 @@ def _result(n, key, year, result, nota=None, fecha=None):
     return {
         "source_db": "ga",
         "dwh_pk": f"r{n}",
-        "student_key": key,
+        "alumno_key": key,
         "elemento_key": f"e{n % 4}",
         "anio_academico": year,
         "fecha_evaluacion": fecha or D(year, 11, 20),
@@ -138,9 +138,9 @@ def _silver(path: Path) -> None:
         path,
         "fact_dropout",
         [
-            {"source_db": "ga", "evento_id": "egreso:1", "student_key": S3, "alumno": 2, "tipo_evento": "egreso",
+            {"source_db": "ga", "evento_id": "egreso:1", "alumno_key": S3, "alumno": 2, "tipo_evento": "egreso",
              "fecha_evento": D(2022, 12, 10), "anio_academico": 2022},
-            {"source_db": "ga", "evento_id": "perdida_regularidad:1", "student_key": S2, "alumno": 1,
+            {"source_db": "ga", "evento_id": "perdida_regularidad:1", "alumno_key": S2, "alumno": 1,
              "tipo_evento": "perdida_regularidad", "fecha_evento": D(2022, 4, 1), "anio_academico": 2022},
         ],
     )  # fmt: skip
@@ -148,7 +148,7 @@ def _silver(path: Path) -> None:
         path,
         "fact_reinscription",
         [
-            {"source_db": "ga", "reinscripcion": 1, "student_key": S1, "anio_academico": 2023,
+            {"source_db": "ga", "reinscripcion": 1, "alumno_key": S1, "anio_academico": 2023,
              "fecha_reinscripcion": ts(2023, 2, 20)},
         ],
     )  # fmt: skip
@@ -157,7 +157,7 @@ def _silver(path: Path) -> None:
         "fact_exam_inscription",
         [
             # February exams belong to the previous academic year
-            {"source_db": "ga", "inscripcion": i, "student_key": S1, "elemento_key": f"e{i}",
+            {"source_db": "ga", "inscripcion": i, "alumno_key": S1, "elemento_key": f"e{i}",
              "fecha_mesa_examen": D(2022, 2, 15), "anio_academico": 2021, "fecha_inscripcion": ts(2022, 2, 10)}
             for i in (1, 2)
         ],
@@ -166,7 +166,7 @@ def _silver(path: Path) -> None:
         path,
         "fact_course_enrollment",
         [
-            {"source_db": "ga", "inscripcion": i, "student_key": key, "elemento_key": elemento, "anio_academico": y,
+            {"source_db": "ga", "inscripcion": i, "alumno_key": key, "elemento_key": elemento, "anio_academico": y,
              "fecha_inscripcion": ts(y, 3, 5), "es_baja": False}
             for i, (key, elemento, y) in enumerate(
                 [(S1, "e1", 2021), (S1, "e2", 2021), (S1, "e3", 2021), (S1, "e3", 2022), (S1, "e4", 2022),
@@ -179,11 +179,11 @@ def _silver(path: Path) -> None:
         path,
         "fact_attendance",
         [
-            {**attendance, "sistema": "guarani", "curso": 1, "participante": 1, "student_key": S1,
+            {**attendance, "sistema": "guarani", "curso": 1, "participante": 1, "alumno_key": S1,
              "anio_academico": 2021, "sesiones": 10, "asistencias": 9, "inasistencias": 1, "porc_asistencia": 90.0},
-            {**attendance, "sistema": "guarani", "curso": 2, "participante": 1, "student_key": S1,
+            {**attendance, "sistema": "guarani", "curso": 2, "participante": 1, "alumno_key": S1,
              "anio_academico": 2022, "sesiones": 10, "asistencias": 5, "inasistencias": 5, "porc_asistencia": 50.0},
-            {**attendance, "sistema": "moodle", "curso": 7, "participante": 77, "student_key": S2,
+            {**attendance, "sistema": "moodle", "curso": 7, "participante": 77, "alumno_key": S2,
              "anio_academico": 2021, "sesiones": 4, "asistencias": 3, "inasistencias": 1, "porc_asistencia": 75.0},
         ],
     )  # fmt: skip
@@ -191,7 +191,7 @@ def _silver(path: Path) -> None:
         path,
         "fact_lms_activity",
         [
-            {"source_db": "moodle", "userid": 5, "courseid": c, "dia": day, "student_key": S1,
+            {"source_db": "moodle", "userid": 5, "courseid": c, "dia": day, "alumno_key": S1,
              "anio_academico": 2022, "eventos": n}
             for c, day, n in [(1, D(2022, 4, 1), 3), (2, D(2022, 4, 1), 4), (1, D(2022, 4, 2), 5)]
         ],
@@ -200,7 +200,7 @@ def _silver(path: Path) -> None:
         path,
         "fact_student_status_history",
         [
-            {"source_db": "ga", "alumno": 1, "student_key": S1, "fecha_cambio": ts(*day), "calidad": calidad}
+            {"source_db": "ga", "alumno": 1, "alumno_key": S1, "fecha_cambio": ts(*day), "calidad": calidad}
             for day, calidad in [((2021, 5, 1), "A"), ((2022, 4, 1), "P"), ((2022, 9, 1), "A"), ((2023, 6, 1), "P")]
         ],
     )  # fmt: skip
@@ -220,7 +220,7 @@ def q(path: Path, sql: str, params: list | None = None) -> list[tuple]:
 
 
 def row(path: Path, table: str, columns: str, key: str, year: int) -> tuple:
-    rows = q(path, f"SELECT {columns} FROM gold.{table} WHERE student_key = ? AND anio_academico = ?", [key, year])
+    rows = q(path, f"SELECT {columns} FROM gold.{table} WHERE alumno_key = ? AND anio_academico = ?", [key, year])
     assert len(rows) == 1, (table, key, year, rows)
     return rows[0]
 
@@ -229,7 +229,7 @@ def row(path: Path, table: str, columns: str, key: str, year: int) -> tuple:
 
 
 def test_spine_is_every_year_from_cohort_to_as_of_or_graduation(gold):
-    sql = "SELECT student_key, list(anio_academico ORDER BY anio_academico) FROM gold.{} GROUP BY 1"
+    sql = "SELECT alumno_key, list(anio_academico ORDER BY anio_academico) FROM gold.{} GROUP BY 1"
     years = dict(q(gold, sql.format("mart_student_academic_summary")))
     assert years == {
         S1: [2021, 2022, 2023, 2024],
@@ -239,15 +239,15 @@ def test_spine_is_every_year_from_cohort_to_as_of_or_graduation(gold):
         S5: [2023, 2024],  # no activity at all, still rows
     }  # gb/2 entered after the as-of date
     for mart in MARTS[:3]:
-        spine = q(gold, f"SELECT student_key, anio_academico FROM gold.{mart} ORDER BY ALL")
+        spine = q(gold, f"SELECT alumno_key, anio_academico FROM gold.{mart} ORDER BY ALL")
         assert spine == q(
-            gold, "SELECT student_key, anio_academico FROM gold.mart_student_academic_summary ORDER BY ALL"
+            gold, "SELECT alumno_key, anio_academico FROM gold.mart_student_academic_summary ORDER BY ALL"
         )
-        assert q(gold, f"SELECT count(*) FROM (SELECT DISTINCT student_key, anio_academico FROM gold.{mart})") == [
+        assert q(gold, f"SELECT count(*) FROM (SELECT DISTINCT alumno_key, anio_academico FROM gold.{mart})") == [
             (len(spine),)
         ]
     # the same alumno number in two sources is two students
-    assert q(gold, "SELECT source_db FROM gold.mart_student_academic_summary WHERE student_key = ? LIMIT 1", [S2]) == [
+    assert q(gold, "SELECT source_db FROM gold.mart_student_academic_summary WHERE alumno_key = ? LIMIT 1", [S2]) == [
         ("gb",)
     ]
 
@@ -353,7 +353,7 @@ def test_abandono_anio_siguiente(gold):
     outcome = dict(
         q(
             gold,
-            "SELECT student_key || ':' || anio_academico, abandono_anio_siguiente FROM gold.mart_student_risk_features",
+            "SELECT alumno_key || ':' || anio_academico, abandono_anio_siguiente FROM gold.mart_student_risk_features",
         )
     )
     expected = {
@@ -402,12 +402,12 @@ def test_cohort_retention_and_approval(gold):
 # --- privacy -----------------------------------------------------------------------------------------------
 
 IDENTIFYING = re.compile(
-    r"dni|documento|^nombres?$|apellido|fecha_nacimiento|persona|alumno|calle|numero|domicilio|email|disc_"
+    r"dni|documento|^nombres?$|apellido|fecha_nacimiento|persona|^alumno$|calle|numero|domicilio|email|disc_"
 )
 
 
 def test_marts_carry_no_direct_identifiers(gold):
     for mart in MARTS:
         columns = [c for (c,) in q(gold, f"SELECT column_name FROM (DESCRIBE gold.{mart})")]
-        assert "student_key" in columns or mart == "mart_cohort_analysis"
+        assert "alumno_key" in columns or mart == "mart_cohort_analysis"
         assert not [c for c in columns if IDENTIFYING.search(c)], mart

@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 import pytest
 from bronze_fixture import empty_bronze, insert
-from silver_fixture import SALT, empty_silver, insert_silver, student_key
+from silver_fixture import SALT, alumno_key, empty_silver, insert_silver
 
 from dwh.layers.runner import SEEDS_ROOT, LabelsNotBuilt, build_layer
 from dwh.layers.sql_files import layer_files
@@ -123,7 +123,7 @@ DROPOUT_EVENTS = [
 
 def key(name: str) -> str:
     s = STUDENTS[name]
-    return student_key(s.source, s.alumno)
+    return alumno_key(s.source, s.alumno)
 
 
 def _silver(path: Path, as_of: dt.date = AS_OF, names: tuple[str, ...] | None = None, baja: bool = False) -> Path:
@@ -132,10 +132,10 @@ def _silver(path: Path, as_of: dt.date = AS_OF, names: tuple[str, ...] | None = 
     chosen = {n: s for n, s in STUDENTS.items() if names is None or n in names}
     students, courses, census = [], [], []
     for name, s in chosen.items():
-        sk = student_key(s.source, s.alumno)
+        sk = alumno_key(s.source, s.alumno)
         students.append(
             {
-                "student_key": sk,
+                "alumno_key": sk,
                 "source_db": s.source,
                 "alumno": s.alumno,
                 "persona_key": f"p-{s.source}-{s.alumno}",
@@ -157,7 +157,7 @@ def _silver(path: Path, as_of: dt.date = AS_OF, names: tuple[str, ...] | None = 
                 {
                     "source_db": s.source,
                     "inscripcion": s.alumno * 100 + n,
-                    "student_key": sk,
+                    "alumno_key": sk,
                     # real silver: the academic year and cuatrimestre of the course's period
                     "anio_academico": 2000 + idx // 2,
                     "cuatrimestre": idx % 2 + 1,
@@ -198,7 +198,7 @@ def _silver(path: Path, as_of: dt.date = AS_OF, names: tuple[str, ...] | None = 
             {
                 "source_db": STUDENTS[name].source,
                 "inscripcion": 9000 + n,
-                "student_key": key(name),
+                "alumno_key": key(name),
                 "fecha_mesa_examen": exam_day,
                 "anio_academico": exam_day.year if exam_day.month >= 3 else exam_day.year - 1,
                 "cuatrimestre": 1 if 3 <= exam_day.month <= 7 else 2,
@@ -216,7 +216,7 @@ def _silver(path: Path, as_of: dt.date = AS_OF, names: tuple[str, ...] | None = 
             {
                 "source_db": STUDENTS[name].source,
                 "dwh_pk": f"h{n}",
-                "student_key": key(name),
+                "alumno_key": key(name),
                 "anio_academico": exam_day.year if exam_day.month >= 3 else exam_day.year - 1,
                 "cuatrimestre": 1 if 3 <= exam_day.month <= 7 else 2,
                 "fecha_evaluacion": exam_day,
@@ -241,7 +241,7 @@ def _silver(path: Path, as_of: dt.date = AS_OF, names: tuple[str, ...] | None = 
             {
                 "source_db": STUDENTS[name].source,
                 "evento_id": f"{kind}:{n}",
-                "student_key": key(name),
+                "alumno_key": key(name),
                 "alumno": STUDENTS[name].alumno,
                 "tipo_evento": kind,
                 "fecha_evento": day,
@@ -252,7 +252,7 @@ def _silver(path: Path, as_of: dt.date = AS_OF, names: tuple[str, ...] | None = 
         ],
     )
     if "attendance" in chosen:
-        att = {"source_db": "fa", "student_key": key("attendance"), "anio_academico": 2023}
+        att = {"source_db": "fa", "alumno_key": key("attendance"), "anio_academico": 2023}
         insert_silver(
             path,
             "fact_attendance",
@@ -690,8 +690,8 @@ MOODLE_DAYS = {
 def test_moodle_days_belong_to_the_career_open_that_day(tmp_path):
     warehouse = _moodle_bronze(tmp_path / "w.duckdb")
     build_layer(warehouse, "silver", AS_OF, variables={"hash_salt": SALT}, prepare=bronze_placeholders())
-    first, second = student_key("fa", 21), student_key("fa", 22)
-    days = q(warehouse, "SELECT dia, student_key, regla FROM silver.map_moodle_user_dia ORDER BY dia")
+    first, second = alumno_key("fa", 21), alumno_key("fa", 22)
+    days = q(warehouse, "SELECT dia, alumno_key, regla FROM silver.map_moodle_user_dia ORDER BY dia")
     assert days == [
         (D(2021, 5, 10), first, "abierta"),
         (D(2021, 12, 10), first, "abierta"),
@@ -700,7 +700,7 @@ def test_moodle_days_belong_to_the_career_open_that_day(tmp_path):
         (D(2024, 9, 2), second, "ninguna_abierta"),
     ]
     # the later enrolment never takes the first career's earlier days
-    activity = q(warehouse, "SELECT dia, student_key, eventos FROM silver.fact_lms_activity ORDER BY dia")
+    activity = q(warehouse, "SELECT dia, alumno_key, eventos FROM silver.fact_lms_activity ORDER BY dia")
     assert activity == [(day, student, MOODLE_DAYS[day]) for day, student, _ in days]
     # and so in gold: each career's semesters hold only its own days
     build_layer(warehouse, "gold", AS_OF, files=TFT_FILES)
@@ -805,7 +805,7 @@ def test_without_a_graduates_table_the_labels_are_not_built_unless_accepted(tmp_
     assert q(
         warehouse,
         "SELECT time_idx, target FROM gold.gold_tft_training_dataset WHERE alumno_key = ? ORDER BY 1",
-        [student_key("fg", 2)],
+        [alumno_key("fg", 2)],
     ) == [(44, "0"), (45, "1"), (46, "1")]
 
 

@@ -473,7 +473,7 @@ def test_training_and_inference_rows_up_to_c_keep_their_features(warehouses, c):
     scored = _fetch(trunc_wh, "SELECT DISTINCT alumno_key FROM gold.gold_tft_inference_frame")
     graduated = _fetch(
         full_wh,
-        "SELECT student_key AS alumno_key, min(gold.semestre_idx(silver.anio_academico(fecha_evento), "
+        "SELECT alumno_key AS alumno_key, min(gold.semestre_idx(silver.anio_academico(fecha_evento), "
         "silver.cuatrimestre(fecha_evento))) AS semestre FROM silver.fact_dropout WHERE tipo_evento = 'egreso' "
         "GROUP BY ALL",
     )

@@ -227,7 +227,7 @@ def test_an_intervention_reaches_bronze_and_the_gold_mart(university):
     assert not (workdir / "app.sqlite").exists()
     assert wh(working, "SELECT count(*) FROM bronze.intervenciones") == [(0,)]
     assert wh(published, "SELECT count(*) FROM gold.mart_intervenciones") == [(0,)]
-    (key,), (other,) = wh(published, "SELECT student_key FROM silver.dim_student ORDER BY student_key LIMIT 2")
+    (key,), (other,) = wh(published, "SELECT alumno_key FROM silver.dim_student ORDER BY alumno_key LIMIT 2")
 
     db = AppDb(f"sqlite:///{workdir / 'app.sqlite'}")
     _ids = [

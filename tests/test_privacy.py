@@ -191,14 +191,14 @@ def test_the_key_file_is_beside_the_warehouse_mode_0400_and_keys_are_its_hmacs(u
     assert "created the pseudonym key file" in university["stderr"]
     key = bytes.fromhex(key_file.read_text().strip())
     assert len(key) == 32
-    rows = wh(warehouse, "SELECT source_db, alumno, student_key, persona_key FROM silver.dim_student")
+    rows = wh(warehouse, "SELECT source_db, alumno, alumno_key, persona_key FROM silver.dim_student")
     persons = dict(((s, a), p) for s, a, p in wh(warehouse, "SELECT source_db, alumno, persona FROM bronze.students"))
     assert rows
-    for source_db, alumno, student_key, persona_key in rows:
-        assert student_key == pseudonym(key, source_db, alumno)
+    for source_db, alumno, alumno_key, persona_key in rows:
+        assert alumno_key == pseudonym(key, source_db, alumno)
         assert persona_key == pseudonym(key, source_db, persons[(source_db, alumno)])
         # not the old unkeyed md5 of source|alumno
-        assert student_key != hashlib.md5(f"{source_db}|{alumno}".encode()).hexdigest()
+        assert alumno_key != hashlib.md5(f"{source_db}|{alumno}".encode()).hexdigest()
     recorded = wh(warehouse, "SELECT fingerprint FROM dwh_meta.pseudonym_key")
     assert recorded == [(fingerprint(key),)]
     assert not wh(warehouse, "SELECT * FROM information_schema.tables WHERE table_name = 'secrets'")
@@ -262,14 +262,14 @@ def test_a_missing_or_wrong_key_file_stops_the_run_with_exit_2_and_changes_nothi
 
 def test_keys_are_stable_across_runs(university, tmp_path):
     work = _copy(university, tmp_path / "again", with_key=True)
-    keys_before = set(wh(work / "warehouse.duckdb", "SELECT source_db, alumno, student_key FROM silver.dim_student"))
+    keys_before = set(wh(work / "warehouse.duckdb", "SELECT source_db, alumno, alumno_key FROM silver.dim_student"))
     gold_before = set(
         wh(work / "published" / "warehouse.duckdb", "SELECT alumno_key FROM gold.gold_tft_static_features")
     )
     done = run_main(work)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "created the pseudonym key file" not in done.stderr
-    assert set(wh(work / "warehouse.duckdb", "SELECT source_db, alumno, student_key FROM silver.dim_student")) == (
+    assert set(wh(work / "warehouse.duckdb", "SELECT source_db, alumno, alumno_key FROM silver.dim_student")) == (
         keys_before
     )
     gold_after = set(

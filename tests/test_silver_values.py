@@ -317,7 +317,7 @@ def test_result_counts_per_student(silver):
         warehouse,
         """
         SELECT s.source_db, s.alumno, sum(aprobado_flag), sum(reprobado_flag), sum(ausente_flag), count(*)
-        FROM silver.fact_academic_performance f JOIN silver.dim_student s USING (student_key)
+        FROM silver.fact_academic_performance f JOIN silver.dim_student s USING (alumno_key)
         GROUP BY ALL ORDER BY ALL""",
     )
     # fa/1: A, R, U, P, N, A -> approved A, P, A; failed R, N; absent U.  fb/1: one A.
@@ -340,7 +340,7 @@ def test_the_same_alumno_number_in_two_sources_is_two_students(silver):
     assert rows == [("fa", "Contador Público", 2021, 17), ("fb", "Ingeniería Civil", 2022, 23)]
     keys = q(
         warehouse,
-        "SELECT count(DISTINCT student_key), count(DISTINCT persona_key) FROM silver.dim_student WHERE alumno = 1",
+        "SELECT count(DISTINCT alumno_key), count(DISTINCT persona_key) FROM silver.dim_student WHERE alumno = 1",
     )
     assert keys == [(2, 2)]
 
@@ -426,7 +426,7 @@ def test_moodle_accounts_link_through_a_salted_hash(silver):
     links = q(
         warehouse,
         "SELECT m.userid, s.source_db, s.alumno FROM silver.map_moodle_user m "
-        "LEFT JOIN silver.dim_student s USING (student_key) ORDER BY m.userid",
+        "LEFT JOIN silver.dim_student s USING (alumno_key) ORDER BY m.userid",
     )
     assert links == [(7, "fa", 1), (8, None, None)]
     assert q(warehouse, "SELECT count(*), sum(eventos) FROM silver.fact_lms_activity") == [(1, 12)]

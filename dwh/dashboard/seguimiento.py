@@ -82,7 +82,7 @@ def listado(
     # the SQL filter is the scope by exact names (the server warns at start-up about declared names the data
     # lacks); alcance's own rule has the last word on every row shown
     riesgo = riesgo[[alcance.en_alcance(u, p, s) for p, s in zip(riesgo["propuesta"], riesgo["sede"])]]
-    riesgo = riesgo.rename(columns={"student_key": "alumno_key"})
+    riesgo = riesgo.rename(columns={"alumno_key": "alumno_key"})
     claves = list(riesgo["alumno_key"])
     try:
         contactos = read_contacts(contacts_path(publicado.path), alumno_keys=claves)

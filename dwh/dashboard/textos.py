@@ -93,7 +93,7 @@ PUNTAJE_MODELO = "Probabilidad (modelo)"
 PUNTAJE_HEURISTICO = "Puntaje heurístico (0-11)"
 NIVELES = {"alto": "Alto", "medio": "Medio", "bajo": "Bajo"}
 COLUMNAS_RIESGO = {
-    "student_key": "Clave seudónima",
+    "alumno_key": "Clave seudónima",
     "cohorte": "Cohorte",
     "propuesta": "Carrera",
     "sede": "Sede",

@@ -42,7 +42,7 @@ def _text(available: set[str], alias: str, column: str) -> str:
 
 
 def contacts_sql(con: duckdb.DuckDBPyConnection) -> str:
-    """The contacts of the warehouse attached as SOURCE: alumno_key is silver's student_key (the gold key).
+    """The contacts of the warehouse attached as SOURCE: alumno_key is silver's alumno_key (the gold key).
 
     A warehouse without silver.dim_student or bronze.students yet (only bronze was run) gives no rows."""
     personas, students = _columns(con, "personas"), _columns(con, "students")
@@ -54,7 +54,7 @@ def contacts_sql(con: duckdb.DuckDBPyConnection) -> str:
     if not built or not students:
         return "SELECT " + ", ".join(f"CAST(NULL AS VARCHAR) AS {c}" for c in COLUMNS) + " WHERE false"
     return f"""
-        SELECT st.student_key                       AS alumno_key,
+        SELECT st.alumno_key                       AS alumno_key,
                st.source_db,
                {_text(personas, "p", "apellido")}   AS apellido,
                {_text(personas, "p", "nombres")}    AS nombres,

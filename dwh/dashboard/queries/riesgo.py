@@ -11,7 +11,7 @@ from dwh.dashboard.queries.sql import columnas, existe, frame, tipar, vacio
 from dwh.dashboard.reglas import FUENTE_HEURISTICA, FUENTE_MODELO, NIVELES
 
 COLUMNAS_RIESGO = (
-    "student_key",
+    "alumno_key",
     "cohorte",
     "propuesta",
     "sede",
@@ -77,17 +77,17 @@ def riesgo(con: duckdb.DuckDBPyConnection, f: Filtros, limite: int | None = 500)
     (default: the latest complete year), for the students with academic activity in it who did not
     graduate in it; nivel 'alto' >= 6, 'medio' >= 3, else 'bajo'.
 
-    Columns: student_key (pseudonymous), cohorte, propuesta, sede, puntaje, nivel, razones (the model's top
+    Columns: alumno_key (pseudonymous), cohorte, propuesta, sede, puntaje, nivel, razones (the model's top
     three reasons with their signed weights in the model's units, '+' raising the risk; None for the heuristic
     or predictions without reasons), anio_academico (the year the score describes), time_idx (the semester
     the model scored; <NA> for the heuristic).
-    Sorted by puntaje descending, then student_key; at most `limite` rows (None = all).
+    Sorted by puntaje descending, then alumno_key; at most `limite` rows (None = all).
     """
     with con.cursor() as cur:
         sql, params, fuente = _base(cur, f, anio_elegido(cur, f))
         if sql is None:
             return vacio(COLUMNAS_RIESGO), fuente
-        sql += " ORDER BY puntaje DESC, student_key"
+        sql += " ORDER BY puntaje DESC, alumno_key"
         if limite is not None:
             sql += " LIMIT ?"
             params = [*params, max(int(limite), 0)]

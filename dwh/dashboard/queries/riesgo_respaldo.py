@@ -66,7 +66,7 @@ def base_sin_vista(cur: duckdb.DuckDBPyConnection, f: Filtros, anio: int | None)
                 QUALIFY row_number() OVER (PARTITION BY alumno_key ORDER BY scored_at DESC NULLS LAST,
                                                                       time_idx DESC NULLS LAST) = 1
             )
-            SELECT u.alumno_key AS student_key,
+            SELECT u.alumno_key AS alumno_key,
                    s.cohorte,
                    COALESCE(s.propuesta, '{SIN_DATO}') AS propuesta,
                    COALESCE(s.sede, '{SIN_DATO}') AS sede,
@@ -88,14 +88,14 @@ def base_sin_vista(cur: duckdb.DuckDBPyConnection, f: Filtros, anio: int | None)
         if anio is None or not existe(cur, "gold", "mart_student_risk_features"):
             return None, [], fuente
         egreso = (
-            "AND NOT EXISTS (SELECT 1 FROM gold.mart_student_academic_summary a WHERE a.student_key = r.student_key "
+            "AND NOT EXISTS (SELECT 1 FROM gold.mart_student_academic_summary a WHERE a.alumno_key = r.alumno_key "
             "AND a.anio_academico = r.anio_academico AND a.es_anio_egreso)"
             if existe(cur, "gold", "mart_student_academic_summary")
             else ""
         )
         # Students active in the year (an inscription, a result or a reinscription) who did not graduate in it.
         base = f"""
-            SELECT r.student_key, r.cohorte, r.propuesta, r.sede,
+            SELECT r.alumno_key, r.cohorte, r.propuesta, r.sede,
                    CAST(r.risk_score_heuristic AS DOUBLE) AS puntaje,
                    CASE WHEN r.risk_score_heuristic >= ? THEN 'alto'
                         WHEN r.risk_score_heuristic >= ? THEN 'medio' ELSE 'bajo' END AS nivel,

@@ -26,7 +26,7 @@ TIPOS: dict[str, str] = {
     "tasa_aprobacion": "float64",
     "aprobadas": "int64",
     "reprobadas": "int64",
-    "student_key": "object",
+    "alumno_key": "object",
     "propuesta": "object",
     "sede": "object",
     "puntaje": "float64",

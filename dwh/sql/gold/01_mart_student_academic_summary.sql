@@ -1,8 +1,8 @@
 -- target:   gold.mart_student_academic_summary
--- grain:    student_key, anio_academico
+-- grain:    alumno_key, anio_academico
 -- upstream: silver.dim_student, silver.fact_dropout, silver.fact_academic_performance
 -- test:     not_null(source_db, cohorte, anio_desde_ingreso, anio_cerrado, es_anio_egreso)
--- test:     relationship(student_key -> silver.dim_student(student_key))
+-- test:     relationship(alumno_key -> silver.dim_student(alumno_key))
 -- test:     expression(anio_academico >= cohorte)
 -- test:     expression(evaluaciones_con_resultado = materias_aprobadas + materias_reprobadas + materias_ausente)
 -- test:     expression(tasa_aprobacion IS NULL OR tasa_aprobacion BETWEEN 0 AND 1)
@@ -14,29 +14,29 @@
 -- year), weighted by attempts. Nothing recorded after the as-of date counts.
 CREATE OR REPLACE TABLE gold.mart_student_academic_summary AS
 WITH egresos AS (
-    SELECT d.student_key, min(d.anio_academico) AS anio_egreso
+    SELECT d.alumno_key, min(d.anio_academico) AS anio_egreso
     FROM silver.fact_dropout d
     WHERE d.tipo_evento = 'egreso' AND d.fecha_evento <= getvariable('as_of')
-    GROUP BY d.student_key
+    GROUP BY d.alumno_key
 ),
 -- A student who entered after the as-of date does not exist yet at that date.
 estudiantes AS (
-    SELECT s.student_key, s.source_db, s.anio_ingreso AS cohorte, e.anio_egreso,
+    SELECT s.alumno_key, s.source_db, s.anio_ingreso AS cohorte, e.anio_egreso,
            GREATEST(s.anio_ingreso,
                     LEAST(silver.anio_academico(getvariable('as_of')),
                           COALESCE(e.anio_egreso, silver.anio_academico(getvariable('as_of'))))) AS anio_fin
     FROM silver.dim_student s
-    LEFT JOIN egresos e ON e.student_key = s.student_key
+    LEFT JOIN egresos e ON e.alumno_key = s.alumno_key
     WHERE s.anio_ingreso <= silver.anio_academico(getvariable('as_of'))
       AND (s.fecha_ingreso IS NULL OR s.fecha_ingreso <= getvariable('as_of'))
 ),
 spine AS (
-    SELECT student_key, source_db, cohorte, anio_egreso,
+    SELECT alumno_key, source_db, cohorte, anio_egreso,
            CAST(unnest(generate_series(cohorte, anio_fin)) AS INTEGER) AS anio_academico
     FROM estudiantes
 ),
 resultados AS (
-    SELECT p.student_key, p.anio_academico, p.elemento_key, p.nota_num, p.creditos,
+    SELECT p.alumno_key, p.anio_academico, p.elemento_key, p.nota_num, p.creditos,
            p.aprobado_flag, p.reprobado_flag, p.ausente_flag
     FROM silver.fact_academic_performance p
     WHERE p.anio_academico <= silver.anio_academico(getvariable('as_of'))
@@ -44,7 +44,7 @@ resultados AS (
 ),
 -- Each student's results are aggregated per year first, so nothing joins row to row (no fan-out).
 por_anio AS (
-    SELECT student_key, anio_academico,
+    SELECT alumno_key, anio_academico,
            count(*)                                                    AS total_evaluaciones,
            count(*) FILTER (WHERE aprobado_flag + reprobado_flag + ausente_flag = 1)
                                                                        AS evaluaciones_con_resultado,
@@ -60,23 +60,23 @@ por_anio AS (
            stddev_samp(nota_num)                                       AS desviacion_notas,
            CAST(COALESCE(sum(creditos) FILTER (WHERE aprobado_flag = 1), 0) AS DOUBLE) AS creditos_aprobados
     FROM resultados
-    GROUP BY student_key, anio_academico
+    GROUP BY alumno_key, anio_academico
 ),
 primera_aprobacion AS (
-    SELECT student_key, elemento_key, min(anio_academico) AS anio_academico
+    SELECT alumno_key, elemento_key, min(anio_academico) AS anio_academico
     FROM resultados
     WHERE aprobado_flag = 1
-    GROUP BY student_key, elemento_key
+    GROUP BY alumno_key, elemento_key
 ),
 materias_nuevas AS (
-    SELECT student_key, anio_academico, count(*) AS materias_nuevas
+    SELECT alumno_key, anio_academico, count(*) AS materias_nuevas
     FROM primera_aprobacion
-    GROUP BY student_key, anio_academico
+    GROUP BY alumno_key, anio_academico
 ),
 -- Running totals over the years with results; a spine year takes the last one at or before it (ASOF),
 -- so results dated before the cohort count in the cohort's totals and gap years carry the totals on.
 acumulado AS (
-    SELECT p.student_key, p.anio_academico,
+    SELECT p.alumno_key, p.anio_academico,
            sum(p.total_evaluaciones) OVER w                            AS total_evaluaciones_acum,
            sum(p.evaluaciones_con_resultado) OVER w                    AS evaluaciones_con_resultado_acum,
            sum(p.materias_aprobadas) OVER w                            AS materias_aprobadas_acum,
@@ -87,11 +87,11 @@ acumulado AS (
            sum(p.notas_numericas) OVER w                               AS notas_numericas_acum,
            sum(p.suma_notas) OVER w                                    AS suma_notas_acum
     FROM por_anio p
-    LEFT JOIN materias_nuevas n ON n.student_key = p.student_key AND n.anio_academico = p.anio_academico
-    WINDOW w AS (PARTITION BY p.student_key ORDER BY p.anio_academico)
+    LEFT JOIN materias_nuevas n ON n.alumno_key = p.alumno_key AND n.anio_academico = p.anio_academico
+    WINDOW w AS (PARTITION BY p.alumno_key ORDER BY p.anio_academico)
 ),
 filas AS (
-    SELECT s.student_key, s.source_db, s.anio_academico, s.cohorte,
+    SELECT s.alumno_key, s.source_db, s.anio_academico, s.cohorte,
            s.anio_academico - s.cohorte                                AS anio_desde_ingreso,
            getvariable('as_of') > make_date(s.anio_academico + 1, 3, 1) - 1         AS anio_cerrado,
            COALESCE(s.anio_academico = s.anio_egreso, FALSE)           AS es_anio_egreso,
@@ -122,12 +122,12 @@ filas AS (
            CAST(a.materias_aprobadas_acum AS DOUBLE) / NULLIF(a.evaluaciones_con_resultado_acum, 0)
                                                                        AS tasa_aprobacion_historica
     FROM spine s
-    LEFT JOIN por_anio p ON p.student_key = s.student_key AND p.anio_academico = s.anio_academico
-    ASOF LEFT JOIN acumulado a ON a.student_key = s.student_key AND s.anio_academico >= a.anio_academico
+    LEFT JOIN por_anio p ON p.alumno_key = s.alumno_key AND p.anio_academico = s.anio_academico
+    ASOF LEFT JOIN acumulado a ON a.alumno_key = s.alumno_key AND s.anio_academico >= a.anio_academico
 )
 -- The spine is dense, so the previous row is the previous academic year.
 SELECT *,
        promedio_notas - lag(promedio_notas) OVER w                     AS variacion_promedio,
        tasa_aprobacion - lag(tasa_aprobacion) OVER w                   AS variacion_tasa_aprobacion
 FROM filas
-WINDOW w AS (PARTITION BY student_key ORDER BY anio_academico);
+WINDOW w AS (PARTITION BY alumno_key ORDER BY anio_academico);

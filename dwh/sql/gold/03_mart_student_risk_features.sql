@@ -1,9 +1,9 @@
 -- target:   gold.mart_student_risk_features
--- grain:    student_key, anio_academico
+-- grain:    alumno_key, anio_academico
 -- upstream: gold.mart_student_academic_summary, gold.mart_student_engagement, silver.dim_student,
 --           silver.dim_persona, silver.dim_census, silver.fact_student_status_history
 -- test:     not_null(source_db, cohorte, anio_cerrado, total_cambios_estado, risk_score_heuristic)
--- test:     relationship(student_key, anio_academico -> gold.mart_student_academic_summary(student_key, anio_academico))
+-- test:     relationship(alumno_key, anio_academico -> gold.mart_student_academic_summary(alumno_key, anio_academico))
 -- test:     expression(risk_score_heuristic BETWEEN 0 AND 11)
 -- test:     expression(abandono_anio_siguiente IS NULL OR abandono_anio_siguiente IN (0, 1))
 -- test:     expression(abandono_anio_siguiente IS NULL OR anio_cerrado)
@@ -25,11 +25,11 @@ WITH base AS (
            s.persona_key, s.propuesta_key, s.propuesta_nombre, s.facultad_key, s.facultad_nombre,
            s.sede_nombre, s.tipo_sede, s.tipo_ingreso, s.edad_ingreso
     FROM gold.mart_student_academic_summary a
-    JOIN silver.dim_student s ON s.student_key = a.student_key
+    JOIN silver.dim_student s ON s.alumno_key = a.alumno_key
 ),
 -- The census valid at the row's cut-off date: a later re-survey never changes an earlier row.
 censo AS (
-    SELECT b.student_key, b.anio_academico, d.valid_from AS fecha_censo,
+    SELECT b.alumno_key, b.anio_academico, d.valid_from AS fecha_censo,
            d.estado_civil_desc, d.cantidad_hijos, d.trabajo_existe, d.trabajo_existe_desc, d.trabajo_hora_sem,
            d.beca, d.costeos_estudios_familiar, d.costeos_estudios_trabajo, d.costeos_estudios_beca,
            d.tecnologia_int_casa, d.tecnologia_pc_casa, d.nivel_estudio_previo, d.nivel_estudio_previo_desc,
@@ -39,11 +39,11 @@ censo AS (
       ON d.persona_key = b.persona_key
      AND d.valid_from <= b.fecha_corte
      AND (d.valid_to IS NULL OR b.fecha_corte <= d.valid_to)
-    QUALIFY row_number() OVER (PARTITION BY b.student_key, b.anio_academico
+    QUALIFY row_number() OVER (PARTITION BY b.alumno_key, b.anio_academico
                                ORDER BY d.valid_from DESC, d.dato_censal DESC) = 1
 ),
 cambios AS (
-    SELECT h.student_key,
+    SELECT h.alumno_key,
            CAST(silver.anio_academico(CAST(h.fecha_cambio AS DATE)) AS INTEGER) AS anio_academico,
            count(*) AS cambios
     FROM silver.fact_student_status_history h
@@ -51,17 +51,17 @@ cambios AS (
     GROUP BY ALL
 ),
 cambios_acum AS (
-    SELECT student_key, anio_academico,
-           sum(cambios) OVER (PARTITION BY student_key ORDER BY anio_academico) AS cambios_acum
+    SELECT alumno_key, anio_academico,
+           sum(cambios) OVER (PARTITION BY alumno_key ORDER BY anio_academico) AS cambios_acum
     FROM cambios
 ),
 siguiente AS (
-    SELECT a.student_key, a.anio_academico - 1 AS anio_academico, a.es_anio_egreso, e.actividad_academica
+    SELECT a.alumno_key, a.anio_academico - 1 AS anio_academico, a.es_anio_egreso, e.actividad_academica
     FROM gold.mart_student_academic_summary a
-    JOIN gold.mart_student_engagement e ON e.student_key = a.student_key AND e.anio_academico = a.anio_academico
+    JOIN gold.mart_student_engagement e ON e.alumno_key = a.alumno_key AND e.anio_academico = a.anio_academico
 ),
 filas AS (
-    SELECT b.student_key, b.source_db, b.anio_academico, b.cohorte, b.anio_desde_ingreso, b.anio_cerrado,
+    SELECT b.alumno_key, b.source_db, b.anio_academico, b.cohorte, b.anio_desde_ingreso, b.anio_cerrado,
            b.fecha_corte,
            b.propuesta_key, b.propuesta_nombre, b.facultad_key, b.facultad_nombre, b.sede_nombre, b.tipo_sede,
            b.tipo_ingreso, b.edad_ingreso,
@@ -95,11 +95,11 @@ filas AS (
                ELSE 1
            END                                                                   AS abandono_anio_siguiente
     FROM base b
-    JOIN gold.mart_student_engagement g ON g.student_key = b.student_key AND g.anio_academico = b.anio_academico
+    JOIN gold.mart_student_engagement g ON g.alumno_key = b.alumno_key AND g.anio_academico = b.anio_academico
     LEFT JOIN silver.dim_persona p ON p.persona_key = b.persona_key
-    LEFT JOIN censo z ON z.student_key = b.student_key AND z.anio_academico = b.anio_academico
-    LEFT JOIN siguiente n ON n.student_key = b.student_key AND n.anio_academico = b.anio_academico
-    ASOF LEFT JOIN cambios_acum k ON k.student_key = b.student_key AND b.anio_academico >= k.anio_academico
+    LEFT JOIN censo z ON z.alumno_key = b.alumno_key AND z.anio_academico = b.anio_academico
+    LEFT JOIN siguiente n ON n.alumno_key = b.alumno_key AND n.anio_academico = b.anio_academico
+    ASOF LEFT JOIN cambios_acum k ON k.alumno_key = b.alumno_key AND b.anio_academico >= k.anio_academico
 )
 SELECT * EXCLUDE (caida_tasa_aprobacion, abandono_anio_siguiente),
        2 * riesgo_academico + 2 * riesgo_asistencia + 3 * riesgo_no_reinscripcion + riesgo_trabajo_excesivo

@@ -18,16 +18,16 @@ WITH
 -- Per student: graduation year and activity 1 and 2 years after entry, from the spine. A student who
 -- graduated earlier has no row for that year; the graduation test covers them.
 trayectoria AS (
-    SELECT a.student_key,
+    SELECT a.alumno_key,
            min(a.anio_academico) FILTER (WHERE a.es_anio_egreso)                   AS anio_egreso,
            COALESCE(bool_or(e.actividad_academica) FILTER (WHERE a.anio_desde_ingreso = 1), FALSE) AS activo_1,
            COALESCE(bool_or(e.actividad_academica) FILTER (WHERE a.anio_desde_ingreso = 2), FALSE) AS activo_2
     FROM gold.mart_student_academic_summary a
-    JOIN gold.mart_student_engagement e ON e.student_key = a.student_key AND e.anio_academico = a.anio_academico
-    GROUP BY a.student_key
+    JOIN gold.mart_student_engagement e ON e.alumno_key = a.alumno_key AND e.anio_academico = a.anio_academico
+    GROUP BY a.alumno_key
 ),
 resultados AS (
-    SELECT p.student_key,
+    SELECT p.alumno_key,
            count(*) FILTER (WHERE p.aprobado_flag = 1)  AS aprobadas,
            count(*) FILTER (WHERE p.reprobado_flag = 1) AS reprobadas,
            count(p.nota_num)                            AS notas_numericas,
@@ -35,11 +35,11 @@ resultados AS (
     FROM silver.fact_academic_performance p
     WHERE p.anio_academico <= silver.anio_academico(getvariable('as_of'))
       AND (p.fecha_evaluacion IS NULL OR p.fecha_evaluacion <= getvariable('as_of'))
-    GROUP BY p.student_key
+    GROUP BY p.alumno_key
 ),
 -- The students of the spine (those who had entered by the as-of date), with their cohort attributes.
 estudiantes AS (
-    SELECT s.student_key, s.source_db, s.anio_ingreso AS cohorte,
+    SELECT s.alumno_key, s.source_db, s.anio_ingreso AS cohorte,
            COALESCE(s.propuesta_key, 'sin dato')  AS propuesta_key,
            s.propuesta_nombre,
            COALESCE(s.facultad_key, 'sin dato')   AS facultad_key,
@@ -50,8 +50,8 @@ estudiantes AS (
            COALESCE(r.aprobadas, 0) AS aprobadas, COALESCE(r.reprobadas, 0) AS reprobadas,
            COALESCE(r.notas_numericas, 0) AS notas_numericas, r.suma_notas
     FROM silver.dim_student s
-    JOIN trayectoria t ON t.student_key = s.student_key
-    LEFT JOIN resultados r ON r.student_key = s.student_key
+    JOIN trayectoria t ON t.alumno_key = s.alumno_key
+    LEFT JOIN resultados r ON r.alumno_key = s.alumno_key
 ),
 por_estudiante AS (
     SELECT e.*,

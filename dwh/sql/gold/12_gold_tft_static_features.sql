@@ -11,7 +11,7 @@
 -- status (D33). time_idx_ingreso is the entry semester; primer_time_idx, where the student's spine
 -- starts, is the later of it and the first semester the source has detailed records for
 -- (silver.cobertura_fuentes): history migrated from an older system has cohorts older than its records,
--- and historia_migrada says so. No identifiers: alumno_key is silver's pseudonymous student_key; no birth
+-- and historia_migrada says so. No identifiers: alumno_key is silver's pseudonymous alumno_key; no birth
 -- date, no addresses, no disability data (D36).
 CREATE OR REPLACE TABLE gold.gold_tft_static_features AS
 WITH entrada AS (
@@ -32,7 +32,7 @@ con_corte AS (
     FROM inicio e
     JOIN gold.gold_tft_known_future k ON k.time_idx = e.primer_time_idx AND k.cerrado
 )
-SELECT c.student_key                                      AS alumno_key,
+SELECT c.alumno_key                                      AS alumno_key,
        c.primer_time_idx,
        c.time_idx_ingreso,
        c.corte_ingreso,

@@ -29,7 +29,7 @@ WITH cal AS (
     FROM gold.gold_tft_known_future
 ),
 cursadas AS (
-    SELECT e.student_key, k.time_idx,
+    SELECT e.alumno_key, k.time_idx,
            count(*) AS cursadas_inscriptas,
            count(*) FILTER (WHERE e.periodo_inicio > k.as_of_date) AS inscripciones_siguiente
     FROM silver.fact_course_enrollment e
@@ -44,7 +44,7 @@ apertura AS (
     WHERE e.periodo_inicio > k.as_of_date
 ),
 resultados_cursada AS (
-    SELECT e.student_key, k.time_idx,
+    SELECT e.alumno_key, k.time_idx,
            count(*) FILTER (WHERE e.ausente_flag = 0) AS cursadas_con_resultado_activo,
            sum(e.aprobada_flag) AS cursadas_regularizadas,
            sum(e.reprobada_flag) AS cursadas_desaprobadas,
@@ -57,7 +57,7 @@ resultados_cursada AS (
 en_curso AS (
     -- courses running in the row's window whose result was not known by its as-of date: classes still
     -- going (an annual course in July) or an acta not yet closed
-    SELECT e.student_key, k.time_idx, count(*) AS cursadas_en_curso
+    SELECT e.alumno_key, k.time_idx, count(*) AS cursadas_en_curso
     FROM silver.fact_course_enrollment e
     JOIN cal k
       ON CAST(e.fecha_inscripcion AS DATE) <= k.as_of_date
@@ -67,13 +67,13 @@ en_curso AS (
     GROUP BY ALL
 ),
 inscripciones_examen AS (
-    SELECT e.student_key, k.time_idx, count(*) AS examenes_inscriptos
+    SELECT e.alumno_key, k.time_idx, count(*) AS examenes_inscriptos
     FROM silver.fact_exam_inscription e
     ASOF JOIN cal k ON CAST(e.fecha_inscripcion AS DATE) <= k.as_of_date
     GROUP BY ALL
 ),
 resultados AS (
-    SELECT e.student_key, k.time_idx,
+    SELECT e.alumno_key, k.time_idx,
            count(*) FILTER (WHERE e.ausente_flag = 0) AS resultados_activos,
            sum(e.aprobado_flag) AS examenes_aprobados,
            sum(e.reprobado_flag) AS examenes_reprobados,
@@ -87,13 +87,13 @@ resultados AS (
     GROUP BY ALL
 ),
 reinscripciones AS (
-    SELECT e.student_key, k.time_idx, count(*) AS reinscripciones
+    SELECT e.alumno_key, k.time_idx, count(*) AS reinscripciones
     FROM silver.fact_reinscription e
     ASOF JOIN cal k ON CAST(e.fecha_reinscripcion AS DATE) <= k.as_of_date
     GROUP BY ALL
 ),
 estado AS (
-    SELECT e.student_key, k.time_idx,
+    SELECT e.alumno_key, k.time_idx,
            count(*) FILTER (WHERE e.tipo_evento = 'perdida_regularidad') AS perdidas,
            count(*) FILTER (WHERE e.tipo_evento = 'reincorporacion') AS reincorporaciones
     FROM silver.fact_dropout e
@@ -102,10 +102,10 @@ estado AS (
     GROUP BY ALL
 ),
 moodle_dias AS (
-    SELECT student_key, dia, sum(eventos) AS eventos FROM silver.fact_lms_activity GROUP BY ALL
+    SELECT alumno_key, dia, sum(eventos) AS eventos FROM silver.fact_lms_activity GROUP BY ALL
 ),
 moodle AS (
-    SELECT e.student_key, k.time_idx,
+    SELECT e.alumno_key, k.time_idx,
            sum(e.eventos) AS moodle_eventos,
            count(*) AS moodle_dias_activos
     FROM moodle_dias e
@@ -113,7 +113,7 @@ moodle AS (
     GROUP BY ALL
 ),
 asistencia AS (
-    SELECT f.student_key, k.time_idx,
+    SELECT f.alumno_key, k.time_idx,
            -- in DECIMAL: a DOUBLE average depends on the order rows arrive in (builds must be identical)
            CAST(avg(CAST(f.porc_asistencia AS DECIMAL(18, 6))) FILTER (WHERE f.sistema = 'guarani') AS DOUBLE)
                AS asistencia_guarani,
@@ -127,7 +127,7 @@ asistencia AS (
 ),
 egreso AS (
     -- the semester in which the graduation became known (its certificate), not the last exam's
-    SELECT e.student_key, min(k.time_idx) AS time_idx_egreso
+    SELECT e.alumno_key, min(k.time_idx) AS time_idx_egreso
     FROM silver.fact_dropout e
     ASOF JOIN cal k ON COALESCE(e.fecha_conocido, e.fecha_evento) <= k.as_of_date
     WHERE e.tipo_evento = 'egreso'
@@ -136,8 +136,8 @@ egreso AS (
 spine AS (
     SELECT s.alumno_key, s.primer_time_idx, s.time_idx_ingreso, d.source_db, k.time_idx, k.as_of_date
     FROM gold.gold_tft_static_features s
-    JOIN silver.dim_student d ON d.student_key = s.alumno_key
-    LEFT JOIN egreso g ON g.student_key = s.alumno_key
+    JOIN silver.dim_student d ON d.alumno_key = s.alumno_key
+    LEFT JOIN egreso g ON g.alumno_key = s.alumno_key
     JOIN cal k
       ON k.cerrado
      AND k.time_idx >= s.primer_time_idx
@@ -145,9 +145,9 @@ spine AS (
 ),
 calidad AS (
     -- the last change of each day, so an as-of lookup by day is unambiguous
-    SELECT student_key, CAST(fecha_cambio AS DATE) AS dia, calidad
+    SELECT alumno_key, CAST(fecha_cambio AS DATE) AS dia, calidad
     FROM silver.fact_student_status_history
-    QUALIFY row_number() OVER (PARTITION BY student_key, CAST(fecha_cambio AS DATE)
+    QUALIFY row_number() OVER (PARTITION BY alumno_key, CAST(fecha_cambio AS DATE)
                                ORDER BY fecha_cambio DESC, nro_cambio DESC) = 1
 ),
 semestre AS (
@@ -184,21 +184,21 @@ semestre AS (
                + COALESCE(ie.examenes_inscriptos, 0) + COALESCE(r.resultados_activos, 0)
                + COALESCE(ri.reinscripciones, 0) > 0              AS es_activo
     FROM spine sp
-    LEFT JOIN cursadas c ON c.student_key = sp.alumno_key AND c.time_idx = sp.time_idx
+    LEFT JOIN cursadas c ON c.alumno_key = sp.alumno_key AND c.time_idx = sp.time_idx
     LEFT JOIN apertura ap ON ap.source_db = sp.source_db AND ap.time_idx = sp.time_idx
-    LEFT JOIN en_curso ec ON ec.student_key = sp.alumno_key AND ec.time_idx = sp.time_idx
-    LEFT JOIN resultados_cursada rc ON rc.student_key = sp.alumno_key AND rc.time_idx = sp.time_idx
-    LEFT JOIN inscripciones_examen ie ON ie.student_key = sp.alumno_key AND ie.time_idx = sp.time_idx
-    LEFT JOIN resultados r ON r.student_key = sp.alumno_key AND r.time_idx = sp.time_idx
-    LEFT JOIN reinscripciones ri ON ri.student_key = sp.alumno_key AND ri.time_idx = sp.time_idx
-    LEFT JOIN estado e ON e.student_key = sp.alumno_key AND e.time_idx = sp.time_idx
-    LEFT JOIN moodle m ON m.student_key = sp.alumno_key AND m.time_idx = sp.time_idx
-    LEFT JOIN asistencia a ON a.student_key = sp.alumno_key AND a.time_idx = sp.time_idx
+    LEFT JOIN en_curso ec ON ec.alumno_key = sp.alumno_key AND ec.time_idx = sp.time_idx
+    LEFT JOIN resultados_cursada rc ON rc.alumno_key = sp.alumno_key AND rc.time_idx = sp.time_idx
+    LEFT JOIN inscripciones_examen ie ON ie.alumno_key = sp.alumno_key AND ie.time_idx = sp.time_idx
+    LEFT JOIN resultados r ON r.alumno_key = sp.alumno_key AND r.time_idx = sp.time_idx
+    LEFT JOIN reinscripciones ri ON ri.alumno_key = sp.alumno_key AND ri.time_idx = sp.time_idx
+    LEFT JOIN estado e ON e.alumno_key = sp.alumno_key AND e.time_idx = sp.time_idx
+    LEFT JOIN moodle m ON m.alumno_key = sp.alumno_key AND m.time_idx = sp.time_idx
+    LEFT JOIN asistencia a ON a.alumno_key = sp.alumno_key AND a.time_idx = sp.time_idx
 ),
 al_corte AS (
     SELECT s.*, q.calidad AS calidad_corte
     FROM semestre s
-    ASOF LEFT JOIN calidad q ON q.student_key = s.alumno_key AND s.as_of_date >= q.dia
+    ASOF LEFT JOIN calidad q ON q.alumno_key = s.alumno_key AND s.as_of_date >= q.dia
 )
 SELECT alumno_key,
        time_idx,

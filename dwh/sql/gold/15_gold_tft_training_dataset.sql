@@ -39,33 +39,33 @@ WITH params AS (
 ),
 -- academic activity: the semester it belongs to and the day Guaraní knew it
 actividad AS (
-    SELECT student_key, gold.semestre_idx(anio_academico, cuatrimestre) AS semestre,
+    SELECT alumno_key, gold.semestre_idx(anio_academico, cuatrimestre) AS semestre,
            CAST(fecha_inscripcion AS DATE) AS conocido
     FROM silver.fact_course_enrollment
     UNION ALL
-    SELECT student_key,
+    SELECT alumno_key,
            gold.semestre_idx(silver.anio_academico(fecha_resultado), silver.cuatrimestre(fecha_resultado)),
            COALESCE(fecha_conocido_resultado, fecha_resultado)
     FROM silver.fact_course_enrollment
     WHERE fecha_resultado IS NOT NULL AND ausente_flag = 0
     UNION ALL
-    SELECT student_key, gold.semestre_idx(anio_academico, cuatrimestre), CAST(fecha_inscripcion AS DATE)
+    SELECT alumno_key, gold.semestre_idx(anio_academico, cuatrimestre), CAST(fecha_inscripcion AS DATE)
     FROM silver.fact_exam_inscription
     WHERE anio_academico IS NOT NULL
     UNION ALL
-    SELECT student_key,
+    SELECT alumno_key,
            gold.semestre_idx(silver.anio_academico(fecha_evaluacion), silver.cuatrimestre(fecha_evaluacion)),
            COALESCE(fecha_conocido, fecha_evaluacion)
     FROM silver.fact_academic_performance
     WHERE fecha_evaluacion IS NOT NULL AND ausente_flag = 0
     UNION ALL
     -- a reinscription for year Y is the decision to go on into Y's first cuatrimestre
-    SELECT student_key, gold.semestre_idx(anio_academico, 1), CAST(fecha_reinscripcion AS DATE)
+    SELECT alumno_key, gold.semestre_idx(anio_academico, 1), CAST(fecha_reinscripcion AS DATE)
     FROM silver.fact_reinscription
     WHERE anio_academico IS NOT NULL
 ),
 eventos AS (
-    SELECT student_key, tipo_evento, fecha_evento,
+    SELECT alumno_key, tipo_evento, fecha_evento,
            gold.semestre_idx(silver.anio_academico(fecha_evento), silver.cuatrimestre(fecha_evento)) AS semestre,
            COALESCE(fecha_conocido, fecha_evento) AS conocido
     FROM silver.fact_dropout
@@ -85,7 +85,7 @@ con_actividad AS (
     SELECT f.alumno_key, f.time_idx, count(a.semestre) > 0 AS hubo_actividad
     FROM filas f
     LEFT JOIN actividad a
-      ON a.student_key = f.alumno_key AND a.semestre > f.time_idx AND a.semestre <= f.hasta
+      ON a.alumno_key = f.alumno_key AND a.semestre > f.time_idx AND a.semestre <= f.hasta
      AND a.conocido <= f.label_as_of_date
     GROUP BY ALL
 ),
@@ -93,7 +93,7 @@ egresos AS (
     -- the earliest graduation known by the label's day, at its last exam's semester
     SELECT f.alumno_key, f.time_idx, min(e.semestre) AS semestre_egreso
     FROM filas f
-    JOIN eventos e ON e.student_key = f.alumno_key AND e.tipo_evento = 'egreso' AND e.conocido <= f.label_as_of_date
+    JOIN eventos e ON e.alumno_key = f.alumno_key AND e.tipo_evento = 'egreso' AND e.conocido <= f.label_as_of_date
     GROUP BY ALL
 ),
 perdidas AS (
@@ -101,12 +101,12 @@ perdidas AS (
     SELECT f.alumno_key, f.time_idx,
            bool_or(NOT EXISTS (
                SELECT 1 FROM eventos r
-               WHERE r.student_key = f.alumno_key AND r.tipo_evento = 'reincorporacion'
+               WHERE r.alumno_key = f.alumno_key AND r.tipo_evento = 'reincorporacion'
                  AND r.fecha_evento >= p.fecha_evento AND r.semestre <= f.hasta
                  AND r.conocido <= f.label_as_of_date)) AS perdida_sin_reincorporacion
     FROM filas f
     JOIN eventos p
-      ON p.student_key = f.alumno_key AND p.tipo_evento = 'perdida_regularidad'
+      ON p.alumno_key = f.alumno_key AND p.tipo_evento = 'perdida_regularidad'
      AND p.semestre > f.time_idx AND p.semestre <= f.hasta AND p.conocido <= f.label_as_of_date
     GROUP BY ALL
 ),
@@ -140,6 +140,6 @@ CROSS JOIN params p
 JOIN gold.gold_tft_temporal_features t ON t.alumno_key = e.alumno_key AND t.time_idx = e.time_idx
 JOIN gold.gold_tft_static_features s ON s.alumno_key = e.alumno_key
 JOIN gold.gold_tft_known_future k ON k.time_idx = e.time_idx
-JOIN silver.dim_student d ON d.student_key = e.alumno_key
+JOIN silver.dim_student d ON d.alumno_key = e.alumno_key
 JOIN gold.gold_tft_label_sources ls ON ls.source_db = d.source_db
 ORDER BY t.alumno_key, t.time_idx;

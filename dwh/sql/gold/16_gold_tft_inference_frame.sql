@@ -20,7 +20,7 @@ WITH ultimo AS (
     SELECT max(time_idx) AS t FROM gold.gold_tft_known_future WHERE cerrado
 ),
 egresados AS (
-    SELECT DISTINCT student_key AS alumno_key
+    SELECT DISTINCT alumno_key AS alumno_key
     FROM silver.fact_dropout
     WHERE tipo_evento = 'egreso' AND COALESCE(fecha_conocido, fecha_evento) <= getvariable('as_of')
 ),
@@ -53,6 +53,6 @@ FROM activos a
 JOIN gold.gold_tft_temporal_features t ON t.alumno_key = a.alumno_key
 JOIN gold.gold_tft_static_features s ON s.alumno_key = t.alumno_key
 JOIN gold.gold_tft_known_future k ON k.time_idx = t.time_idx
-JOIN silver.dim_student ds ON ds.student_key = t.alumno_key
+JOIN silver.dim_student ds ON ds.alumno_key = t.alumno_key
 JOIN gold.gold_tft_label_sources ls ON ls.source_db = ds.source_db
 LEFT JOIN gold.gold_tft_training_dataset d ON d.alumno_key = t.alumno_key AND d.time_idx = t.time_idx;

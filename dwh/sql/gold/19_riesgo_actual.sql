@@ -1,11 +1,11 @@
 -- target:   gold.riesgo_actual
--- grain:    student_key, anio_academico
+-- grain:    alumno_key, anio_academico
 -- upstream: gold.mart_student_risk_features, gold.mart_student_academic_summary, gold.gold_tft_static_features,
 --           gold.gold_tft_known_future, gold.gold_tft_inference_frame, silver.seed_settings
 -- test:     not_null(fuente, propuesta, sede, puntaje, nivel)
 -- test:     accepted_values(fuente: 'modelo', 'heurística')
 -- test:     accepted_values(nivel: 'alto', 'medio', 'bajo')
--- test:     unique(student_key, CASE WHEN fuente = 'modelo' THEN 0 ELSE anio_academico END)
+-- test:     unique(alumno_key, CASE WHEN fuente = 'modelo' THEN 0 ELSE anio_academico END)
 -- test:     expression(CASE fuente WHEN 'modelo' THEN puntaje BETWEEN 0 AND 1 ELSE puntaje BETWEEN 0 AND 11 END)
 -- test:     expression(fuente = 'modelo' OR (razones IS NULL AND time_idx IS NULL))
 -- test:     expression((SELECT count(DISTINCT fuente) FROM gold.riesgo_actual) = 1)
@@ -79,7 +79,7 @@ origen AS (
     SELECT CAST(value AS INTEGER) AS anio FROM silver.seed_settings WHERE name = 'anio_relativo_origen'
 ),
 modelo AS (
-    SELECT u.alumno_key                                                      AS student_key,
+    SELECT u.alumno_key                                                      AS alumno_key,
            'modelo'                                                          AS fuente,
            s.cohorte,
            COALESCE(s.propuesta, 'sin dato')                                 AS propuesta,
@@ -107,7 +107,7 @@ modelo AS (
 ),
 -- students active in the year (an inscription, a result or a reinscription) who did not graduate in it
 heuristica AS (
-    SELECT r.student_key,
+    SELECT r.alumno_key,
            'heurística'                                                      AS fuente,
            CAST(r.cohorte AS INTEGER)                                        AS cohorte,
            COALESCE(NULLIF(trim(CAST(r.propuesta_nombre AS VARCHAR)), ''), 'sin dato') AS propuesta,
@@ -121,7 +121,7 @@ heuristica AS (
     FROM gold.mart_student_risk_features r
     WHERE r.actividad_academica
       AND NOT EXISTS (SELECT 1 FROM gold.mart_student_academic_summary a
-                      WHERE a.student_key = r.student_key AND a.anio_academico = r.anio_academico
+                      WHERE a.alumno_key = r.alumno_key AND a.anio_academico = r.anio_academico
                         AND a.es_anio_egreso)
 )
 SELECT * FROM modelo WHERE (SELECT si FROM usa_modelo)

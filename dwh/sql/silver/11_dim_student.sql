@@ -1,7 +1,7 @@
 -- target:   silver.dim_student
 -- grain:    source_db, alumno
 -- upstream: bronze.students, bronze.course_inscriptions, silver.dim_persona, silver.dim_ubicacion
--- test:     unique(student_key)
+-- test:     unique(alumno_key)
 -- test:     relationship(persona_key -> silver.dim_persona(persona_key))
 -- test:     relationship(propuesta_key -> silver.dim_propuesta(propuesta_key))
 -- test:     relationship(ubicacion_key -> silver.dim_ubicacion(ubicacion_key))
@@ -27,7 +27,7 @@ base AS (
     FROM bronze.students s
     LEFT JOIN first_course fc ON fc.source_db = s.source_db AND fc.alumno = s.alumno
 )
-SELECT silver.pseudonym(b.source_db, b.alumno)                     AS student_key,
+SELECT silver.pseudonym(b.source_db, b.alumno)                     AS alumno_key,
        b.source_db,
        b.alumno,
        silver.pseudonym(b.source_db, b.persona)                    AS persona_key,

@@ -3,8 +3,8 @@
 -- upstream: bronze.moodle_users, bronze.moodle_engagement, bronze.moodle_attendance, bronze.graduates,
 --           bronze.course_inscriptions, bronze.exam_inscriptions, bronze.reinscripciones, silver.dim_persona,
 --           silver.dim_student, silver.seed_settings
--- test:     relationship(student_key -> silver.dim_student(student_key))
--- test:     not_null(student_key)
+-- test:     relationship(alumno_key -> silver.dim_student(alumno_key))
+-- test:     not_null(alumno_key)
 -- test:     accepted_values(regla: 'unica', 'abierta', 'ninguna_abierta', 'antes_de_ingresar')
 -- Which student each day of a Moodle account's activity (log events or attendance sessions) belongs to. The
 -- account links to a person through the keyed pseudonym of its login (`username`, or `idnumber` when
@@ -29,7 +29,7 @@ egresos AS (
     SELECT source_db, alumno, min(fecha_egreso) AS fecha_egreso FROM bronze.graduates GROUP BY ALL
 ),
 carreras AS (
-    SELECT c.source_db, c.userid, st.student_key, st.persona_key,
+    SELECT c.source_db, c.userid, st.alumno_key, st.persona_key,
            COALESCE(st.fecha_ingreso, make_date(st.anio_ingreso, 3, 1)) AS desde,
            g.fecha_egreso
     FROM cuentas c
@@ -46,14 +46,14 @@ dias AS (
     SELECT DISTINCT source_db, userid, fecha_sesion FROM bronze.moodle_attendance WHERE fecha_sesion IS NOT NULL
 ),
 candidatos AS (
-    SELECT d.source_db, d.userid, d.dia, c.student_key, c.persona_key, c.desde, c.fecha_egreso, n.carreras
+    SELECT d.source_db, d.userid, d.dia, c.alumno_key, c.persona_key, c.desde, c.fecha_egreso, n.carreras
     FROM dias d
     JOIN carreras c ON c.source_db = d.source_db AND c.userid = d.userid
     JOIN cuantas n ON n.source_db = d.source_db AND n.userid = d.userid
 ),
 actividad AS (
     -- academic activity days of the careers of people with more than one
-    SELECT silver.pseudonym(source_db, alumno) AS student_key, CAST(fecha_inscripcion AS DATE) AS fecha
+    SELECT silver.pseudonym(source_db, alumno) AS alumno_key, CAST(fecha_inscripcion AS DATE) AS fecha
     FROM bronze.course_inscriptions
     UNION SELECT silver.pseudonym(source_db, alumno), CAST(fecha_inscripcion AS DATE) FROM bronze.exam_inscriptions
     UNION SELECT silver.pseudonym(source_db, alumno), CAST(fecha_reinscripcion AS DATE) FROM bronze.reinscripciones
@@ -61,7 +61,7 @@ actividad AS (
 varias AS (
     SELECT c.*, a.fecha AS ultima_actividad
     FROM (SELECT * FROM candidatos WHERE carreras > 1) c
-    ASOF LEFT JOIN actividad a ON a.student_key = c.student_key AND c.dia >= a.fecha
+    ASOF LEFT JOIN actividad a ON a.alumno_key = c.alumno_key AND c.dia >= a.fecha
 ),
 estado AS (
     SELECT *,
@@ -71,7 +71,7 @@ estado AS (
     FROM varias
 ),
 elegida AS (
-    SELECT source_db, userid, dia, student_key, persona_key,
+    SELECT source_db, userid, dia, alumno_key, persona_key,
            CASE WHEN abierta THEN 'abierta' WHEN ingresada THEN 'ninguna_abierta' ELSE 'antes_de_ingresar' END
                AS regla
     FROM estado
@@ -80,9 +80,9 @@ elegida AS (
         ORDER BY abierta DESC, ingresada DESC,
                  CASE WHEN abierta THEN desde END ASC NULLS LAST,
                  CASE WHEN ingresada THEN desde END DESC NULLS LAST,
-                 desde, student_key) = 1
+                 desde, alumno_key) = 1
 )
-SELECT source_db, userid, dia, student_key, persona_key, 'unica' AS regla
+SELECT source_db, userid, dia, alumno_key, persona_key, 'unica' AS regla
 FROM candidatos WHERE carreras = 1
 UNION ALL
-SELECT source_db, userid, dia, student_key, persona_key, regla FROM elegida;
+SELECT source_db, userid, dia, alumno_key, persona_key, regla FROM elegida;

@@ -2,8 +2,8 @@
 -- grain:    source_db, userid
 -- upstream: bronze.moodle_users, bronze.moodle_enrolments, bronze.moodle_engagement, silver.dim_persona,
 --           silver.dim_student, silver.map_moodle_user_dia, silver.seed_settings
--- test:     relationship(student_key -> silver.dim_student(student_key))
--- test:     expression(student_key IS NOT NULL OR NOT tiene_actividad) warn
+-- test:     relationship(alumno_key -> silver.dim_student(alumno_key))
+-- test:     expression(alumno_key IS NOT NULL OR NOT tiene_actividad) warn
 -- Every Moodle account and the student it belongs to now: the student of its latest day of activity
 -- (map_moodle_user_dia), or, for an account without activity, the person's latest entry (then source,
 -- alumno). Activity facts never use this column: each day is attributed on its own (map_moodle_user_dia).
@@ -19,12 +19,12 @@ active AS (
     UNION SELECT source_db, userid FROM bronze.moodle_engagement
 ),
 latest_day AS (
-    SELECT source_db, userid, student_key, persona_key
+    SELECT source_db, userid, alumno_key, persona_key
     FROM silver.map_moodle_user_dia
     QUALIFY row_number() OVER (PARTITION BY source_db, userid ORDER BY dia DESC) = 1
 ),
 candidates AS (
-    SELECT a.source_db, a.userid, st.student_key, st.persona_key,
+    SELECT a.source_db, a.userid, st.alumno_key, st.persona_key,
            row_number() OVER (PARTITION BY a.source_db, a.userid
                               ORDER BY st.fecha_ingreso DESC NULLS LAST, st.source_db, st.alumno) AS rn
     FROM accounts a
@@ -34,9 +34,9 @@ candidates AS (
 )
 SELECT a.source_db,
        a.userid,
-       COALESCE(l.student_key, c.student_key)                             AS student_key,
+       COALESCE(l.alumno_key, c.alumno_key)                             AS alumno_key,
        COALESCE(l.persona_key, c.persona_key)                             AS persona_key,
-       c.student_key IS NOT NULL                                          AS vinculado,
+       c.alumno_key IS NOT NULL                                          AS vinculado,
        silver.setting('moodle_match_field')                               AS vinculado_por,
        a.deleted = 1                                                      AS eliminado,
        a.suspended = 1                                                    AS suspendido,

@@ -1,7 +1,7 @@
 -- target:   silver.fact_course_enrollment
 -- grain:    source_db, inscripcion
 -- upstream: bronze.course_inscriptions, bronze.academic, silver.seed_result_codes
--- test:     relationship(student_key -> silver.dim_student(student_key))
+-- test:     relationship(alumno_key -> silver.dim_student(alumno_key))
 -- test:     relationship(elemento_key -> silver.dim_elemento(elemento_key))
 -- test:     relationship(plan_version_key -> silver.dim_plan_version(plan_version_key))
 -- test:     relationship(anio_academico -> silver.dim_periodo(anio_academico))
@@ -15,7 +15,7 @@
 CREATE OR REPLACE TABLE silver.fact_course_enrollment AS
 SELECT ci.source_db,
        ci.inscripcion_id                                                   AS inscripcion,
-       silver.pseudonym(ci.source_db, ci.alumno)                           AS student_key,
+       silver.pseudonym(ci.source_db, ci.alumno)                           AS alumno_key,
        silver.surrogate(ci.source_db, ci.elemento_id)                      AS elemento_key,
        silver.surrogate(ci.source_db, ci.plan_version_id)                  AS plan_version_key,
        ci.comision,

@@ -1,7 +1,7 @@
 -- target:   silver.fact_academic_performance
 -- grain:    source_db, dwh_pk
 -- upstream: bronze.historia_academica, silver.seed_result_codes
--- test:     relationship(student_key -> silver.dim_student(student_key))
+-- test:     relationship(alumno_key -> silver.dim_student(alumno_key))
 -- test:     relationship(elemento_key -> silver.dim_elemento(elemento_key))
 -- test:     relationship(instancia_key -> silver.dim_instancia(instancia_key))
 -- test:     relationship(anio_academico -> silver.dim_periodo(anio_academico))
@@ -16,7 +16,7 @@
 CREATE OR REPLACE TABLE silver.fact_academic_performance AS
 SELECT h.source_db,
        h.dwh_pk,
-       silver.pseudonym(h.source_db, h.alumno)                              AS student_key,
+       silver.pseudonym(h.source_db, h.alumno)                              AS alumno_key,
        silver.surrogate(h.source_db, h.elemento)                            AS elemento_key,
        silver.surrogate(h.source_db, h.plan_version)                        AS plan_version_key,
        silver.surrogate(h.source_db, h.instancia)                           AS instancia_key,

@@ -1,7 +1,7 @@
 -- target:   silver.fact_exam_inscription
 -- grain:    source_db, inscripcion
 -- upstream: bronze.exam_inscriptions
--- test:     relationship(student_key -> silver.dim_student(student_key))
+-- test:     relationship(alumno_key -> silver.dim_student(alumno_key))
 -- test:     relationship(elemento_key -> silver.dim_elemento(elemento_key))
 -- test:     relationship(instancia_key -> silver.dim_instancia(instancia_key))
 -- test:     relationship(anio_academico -> silver.dim_periodo(anio_academico))
@@ -10,7 +10,7 @@
 CREATE OR REPLACE TABLE silver.fact_exam_inscription AS
 SELECT source_db,
        inscripcion_id                                             AS inscripcion,
-       silver.pseudonym(source_db, alumno)                        AS student_key,
+       silver.pseudonym(source_db, alumno)                        AS alumno_key,
        silver.surrogate(source_db, elemento_id)                   AS elemento_key,
        silver.surrogate(source_db, instancia_id)                  AS instancia_key,
        silver.surrogate(source_db, plan_version_id)               AS plan_version_key,

@@ -1,9 +1,9 @@
 -- target:   silver.fact_attendance
 -- grain:    source_db, sistema, curso, participante, fecha
 -- upstream: bronze.attendance, bronze.moodle_attendance, silver.map_moodle_user_dia, silver.seed_settings
--- test:     relationship(student_key -> silver.dim_student(student_key))
+-- test:     relationship(alumno_key -> silver.dim_student(alumno_key))
 -- test:     accepted_values(sistema: 'guarani', 'moodle')
--- test:     not_null(student_key)
+-- test:     not_null(alumno_key)
 -- test:     expression(porc_asistencia IS NULL OR porc_asistencia BETWEEN 0 AND 100)
 -- Attendance per student and course from both systems, each row dated by the day it is known (fecha).
 -- Guaraní keeps an accumulated count per comisión and no history of it (curso = comision, participante
@@ -16,7 +16,7 @@ CREATE OR REPLACE TABLE silver.fact_attendance AS
 WITH guarani AS (
     SELECT source_db, 'guarani' AS sistema, comision AS curso, alumno AS participante,
            COALESCE(fin_dictado, periodo_fin)                            AS fecha,
-           silver.pseudonym(source_db, alumno)                           AS student_key,
+           silver.pseudonym(source_db, alumno)                           AS alumno_key,
            silver.surrogate(source_db, elemento)                         AS elemento_key,
            CAST(anio_academico AS INTEGER)                               AS anio_academico,
            CAST(silver.cuatrimestre(periodo_inicio) AS INTEGER)           AS cuatrimestre,
@@ -30,7 +30,7 @@ WITH guarani AS (
 moodle AS (
     SELECT a.source_db, 'moodle' AS sistema, a.courseid AS curso, a.userid AS participante,
            a.fecha_sesion                                                AS fecha,
-           m.student_key,
+           m.alumno_key,
            CAST(NULL AS VARCHAR)                                         AS elemento_key,
            CAST(silver.anio_academico(a.fecha_sesion) AS INTEGER)        AS anio_academico,
            CAST(silver.cuatrimestre(a.fecha_sesion) AS INTEGER)          AS cuatrimestre,
@@ -42,7 +42,7 @@ moodle AS (
     FROM bronze.moodle_attendance a
     JOIN silver.map_moodle_user_dia m
       ON m.source_db = a.source_db AND m.userid = a.userid AND m.dia = a.fecha_sesion
-    GROUP BY a.source_db, a.courseid, a.userid, a.fecha_sesion, m.student_key
+    GROUP BY a.source_db, a.courseid, a.userid, a.fecha_sesion, m.alumno_key
 ),
 both_systems AS (
     SELECT * FROM guarani UNION ALL SELECT * FROM moodle

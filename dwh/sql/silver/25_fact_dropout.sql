@@ -3,7 +3,7 @@
 -- upstream: bronze.perdida_regularidades, bronze.alumnos_hist_calidad, bronze.graduates,
 --           bronze.course_inscriptions, bronze.exam_inscriptions, bronze.historia_academica,
 --           bronze.reinscripciones, bronze.academic
--- test:     relationship(student_key -> silver.dim_student(student_key))
+-- test:     relationship(alumno_key -> silver.dim_student(alumno_key))
 -- test:     accepted_values(tipo_evento: 'perdida_regularidad', 'reincorporacion', 'egreso', 'ultima_actividad')
 -- What happened, not a label (the label is defined in gold): losses of regularity, reincorporations
 -- (calidad back from P to A after a loss), graduations, and each student's last academic activity
@@ -41,7 +41,7 @@ events AS (
 )
 SELECT e.source_db,
        e.evento_id,
-       silver.pseudonym(e.source_db, e.alumno)                                 AS student_key,
+       silver.pseudonym(e.source_db, e.alumno)                                 AS alumno_key,
        e.alumno,
        e.tipo_evento,
        e.fecha_evento,

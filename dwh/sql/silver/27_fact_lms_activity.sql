@@ -1,8 +1,8 @@
 -- target:   silver.fact_lms_activity
 -- grain:    source_db, userid, courseid, dia
 -- upstream: bronze.moodle_engagement, bronze.moodle_courses, silver.map_moodle_user_dia
--- test:     relationship(student_key -> silver.dim_student(student_key))
--- test:     not_null(student_key)
+-- test:     relationship(alumno_key -> silver.dim_student(alumno_key))
+-- test:     not_null(alumno_key)
 -- Moodle activity per student, course and local day (aggregated from the log in the source); each day
 -- belongs to the student map_moodle_user_dia gives it (a person's second career never takes the first
 -- one's past); only accounts linked to a student (the others are counted in map_moodle_user).
@@ -11,7 +11,7 @@ SELECT e.source_db,
        e.userid,
        e.courseid,
        e.dia,
-       m.student_key,
+       m.alumno_key,
        c.shortname                                        AS curso_nombre_corto,
        CAST(silver.anio_academico(e.dia) AS INTEGER)      AS anio_academico,
        CAST(silver.cuatrimestre(e.dia) AS INTEGER)        AS cuatrimestre,

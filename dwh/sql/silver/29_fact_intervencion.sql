@@ -6,10 +6,10 @@
 -- test:     accepted_values(resultado: 'contactado', 'no_responde', 'derivado', 'otro')
 -- test:     expression(seguimiento IS NULL OR seguimiento >= fecha)
 -- test:     expression(fecha <= registrada_dia)
--- test:     relationship(alumno_key -> silver.dim_student(student_key)) warn
+-- test:     relationship(alumno_key -> silver.dim_student(alumno_key)) warn
 -- One row per intervention a tutor recorded in the dashboard (the application database, read by bronze
 -- as a source of kind intervenciones), as known on the as-of date: an intervention recorded (registrada,
--- its local day) after the as-of date does not exist yet. alumno_key is the pseudonymous student_key the
+-- its local day) after the as-of date does not exist yet. alumno_key is the pseudonymous alumno_key the
 -- tutor acted on; alumno_conocido is false when no student of the warehouse has that key any more (a key
 -- recorded under an earlier key secret). The tutor's user name and the free note stay in the application
 -- database.
@@ -23,6 +23,6 @@ SELECT i.source_db,
        i.seguimiento,
        i.registrada,
        CAST(i.registrada AS DATE)                                           AS registrada_dia,
-       EXISTS (SELECT 1 FROM silver.dim_student d WHERE d.student_key = i.alumno_key) AS alumno_conocido
+       EXISTS (SELECT 1 FROM silver.dim_student d WHERE d.alumno_key = i.alumno_key) AS alumno_conocido
 FROM bronze.intervenciones i
 WHERE CAST(i.registrada AS DATE) <= getvariable('as_of');
