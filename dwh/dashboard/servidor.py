@@ -55,7 +55,7 @@ def parar(servidor: Any, espera: float = 10.0) -> None:
 def servir(wsgi: Any, host: str, port: int, hilos: int = HILOS, proxies: int = 0) -> None:
     """Serve until interrupted."""
     servidor = crear_servidor(wsgi, host, port, hilos, proxies)
-    log.info("dashboard listening on http://%s:%d/ (waitress, %d threads)", host, servidor.effective_port, hilos)
+    log.info("dashboard listening on http://%s:%s/ (waitress, %d threads)", host, servidor.effective_port, hilos)
     try:
         servidor.run()
     except KeyboardInterrupt:
