@@ -1,4 +1,5 @@
-"""Dashboard test helpers: an app with given users, waitress on a free port, logging in (requests, Chromium)."""
+"""Dashboard test helpers: an app with given users, waitress on a free port, logging in (requests, Chromium),
+picking a dropdown option in Chromium."""
 
 from __future__ import annotations
 
@@ -99,3 +100,19 @@ def abrir_con_sesion(driver: Any, url: str, usuario: str = TUTORA.usuario, clave
         partes = urlsplit(url)
         iniciar_sesion_navegador(driver, f"{partes.scheme}://{partes.netloc}", usuario, clave)
         driver.get(url)
+
+
+def elegir(driver: Any, dropdown: str, opcion: str, espera: float = 30) -> None:
+    """Pick an option of a dcc.Dropdown through the DOM, as a user does, and close its menu."""
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    esperar = WebDriverWait(driver, espera, ignored_exceptions=(StaleElementReferenceException,)).until
+    driver.find_element(By.ID, dropdown).click()
+    menu = esperar(lambda d: d.find_element(By.CSS_SELECTOR, ".dash-dropdown-options"))
+    esperar(lambda d: [o for o in menu.find_elements(By.CSS_SELECTOR, ".dash-dropdown-option") if o.text == opcion])[
+        0
+    ].click()
+    driver.find_element(By.TAG_NAME, "body").send_keys(Keys.ESCAPE)

@@ -21,11 +21,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from dashboard_login import DIRECTORA, abrir_con_sesion, app_con_usuarios
+from dashboard_login import DIRECTORA, abrir_con_sesion, app_con_usuarios, elegir
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
@@ -173,16 +172,6 @@ def esperar_texto(driver: WebDriver, id_: str, texto: str) -> None:
 def abrir(driver: WebDriver, vista: str) -> None:
     driver.find_element(By.ID, f"pestana-{vista}").click()
     esperar_id(driver, VISTAS[vista][1])
-
-
-def elegir(driver: WebDriver, dropdown: str, opcion: str) -> None:
-    """Pick an option of a dcc.Dropdown through the DOM, as a user does, and close its menu."""
-    driver.find_element(By.ID, dropdown).click()
-    menu = esperar(driver, lambda d: d.find_element(By.CSS_SELECTOR, ".dash-dropdown-options"))
-    esperar(
-        driver, lambda d: [o for o in menu.find_elements(By.CSS_SELECTOR, ".dash-dropdown-option") if o.text == opcion]
-    )[0].click()
-    driver.find_element(By.TAG_NAME, "body").send_keys(Keys.ESCAPE)
 
 
 def captura(driver: WebDriver, archivo: Path) -> None:

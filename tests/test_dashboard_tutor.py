@@ -22,6 +22,7 @@ from dashboard_login import (
     CLAVE,
     DIRECTORA,
     acceso_de_prueba,
+    elegir,
     iniciar_sesion_navegador,
     servidor_waitress,
 )
@@ -163,15 +164,6 @@ def lista(driver: WebDriver, n: int | None = None) -> list[dict[str, str]]:
         return vistas if vistas and (n is None or len(vistas) == n) else False
 
     return esperar(driver, leer, "the tutor's list never showed")
-
-
-def elegir(driver: WebDriver, dropdown: str, opcion: str) -> None:
-    driver.find_element(By.ID, dropdown).click()
-    menu = esperar(driver, lambda d: d.find_element(By.CSS_SELECTOR, ".dash-dropdown-options"))
-    esperar(
-        driver, lambda d: [o for o in menu.find_elements(By.CSS_SELECTOR, ".dash-dropdown-option") if o.text == opcion]
-    )[0].click()
-    driver.find_element(By.TAG_NAME, "body").send_keys(Keys.ESCAPE)
 
 
 def capacidad(driver: WebDriver, n: int) -> None:
