@@ -252,6 +252,8 @@ def _build(
             return f"bronze failed: {type(exc).__name__}: {message}"
         for o in report.outcomes:
             runlog.add("bronze", o.status, source=o.source, table=o.table, rows=o.rows, error=o.message)
+        for r in report.reconciled:
+            runlog.add("reconcile", "ok", source=r.source, table=r.table, rows=r.deleted, seconds=r.seconds)
         for name, seconds in report.source_seconds.items():
             runlog.add("bronze", "failed" if name in report.failed_sources else "ok", source=name, seconds=seconds)
         if not report.ok:

@@ -151,7 +151,7 @@ def settle(admin_url: str, config: Path, vacuum: bool) -> None:
             engine = create_engine(source.conn_string, isolation_level="AUTOCOMMIT", poolclass=NullPool)
             try:
                 with engine.connect() as conn:
-                    conn.execute(text("VACUUM"))
+                    conn.execute(text("VACUUM (ANALYZE)"))
             finally:
                 engine.dispose()
     engine = create_engine(admin_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)

@@ -14,6 +14,7 @@ from dwh.layers.sql_files import layer_files
 from dwh.ops.selection import Selection
 from dwh.settings import APP_DB_KIND, RunSettings, SourceDatabase, scrub_passwords
 from dwh.sources import intervenciones
+from dwh.sources.changes import VersionRange, uses_versions
 from dwh.sources.coerce import TypeMismatch
 from dwh.sources.declared import UndeclaredColumn
 from dwh.sources.sql_resource import initial_cursor, psycopg_sql, read_as_declared, read_sql, source_engine
@@ -61,11 +62,16 @@ def _explain_bronze(sources: list[SourceDatabase], selection: Selection, start: 
                             {
                                 "start_value": initial_cursor(table, start) if table.incremental else None,
                                 "as_of": as_of,
+                                "cursor_cap": as_of,
+                                "scope_ids": [],
                             },
                         )
                         plan = cursor.fetchone()[0]  # type: ignore[index]  # EXPLAIN returns rows
-                        # Every column must also be readable as its declared bronze type.
+                        # Every column must also be readable as its declared bronze type, by window and by version.
                         read_as_declared(conn, read_sql(path), table.name)
+                        if table.incremental and uses_versions(read_sql(path)):
+                            read_as_declared(conn, read_sql(path), table.name, VersionRange(0, 0))
+                            label = f"  {table.name}__{source.name}: incremental by row versions"
                         _out(f"{label}; {path.name}: {plan.strip()[:100]}")
                         break
                     except (TypeMismatch, UndeclaredColumn) as exc:

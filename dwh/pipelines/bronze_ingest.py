@@ -14,8 +14,9 @@ import dlt
 from dlt.common.destination.exceptions import DestinationUndefinedEntity
 from dlt.pipeline.helpers import pipeline_drop
 
-from dwh.pipelines import bronze_settings, bronze_warehouse
+from dwh.pipelines import bronze_settings, bronze_warehouse, reconcile
 from dwh.pipelines.load_plan import plan_load
+from dwh.pipelines.reconcile import Reconciled
 from dwh.settings import (
     APP_DB_KIND,
     RunSettings,
@@ -25,9 +26,28 @@ from dwh.settings import (
 )
 from dwh.sources import intervenciones
 from dwh.sources.catalog import BronzeTable
+from dwh.sources.changes import STATE_KEY as CHANGES_KEY
+from dwh.sources.changes import (
+    ChangesUnavailable,
+    SourceSnapshot,
+    VersionPlan,
+    VersionRange,
+    plan_versions,
+    read_snapshot,
+    uses_versions,
+)
 from dwh.sources.coerce import TypeMismatch
 from dwh.sources.declared import UndeclaredColumn
-from dwh.sources.sql_resource import SchemaVariant, describe, read_sql, source_engine, table_resource
+from dwh.sources.pg_copy import ColumnSpec
+from dwh.sources.sql_resource import (
+    SchemaVariant,
+    VersionRead,
+    describe,
+    read_scope,
+    read_sql,
+    source_engine,
+    table_resource,
+)
 
 log = logging.getLogger("dwh.bronze")
 PIPELINE_NAME = "dwh_bronze"
@@ -43,10 +63,22 @@ class TableOutcome:
     message: str = ""
 
 
+@dataclass(frozen=True)
+class TableRead:
+    """How an incremental table is read tonight: what a reconciliation needs to read its keys again."""
+
+    table: BronzeTable
+    sql: str
+    columns: list[ColumnSpec]
+    first_load: bool
+    full_read_seconds: float | None
+
+
 @dataclass
 class BronzeReport:
     run_id: str
     outcomes: list[TableOutcome] = field(default_factory=list)
+    reconciled: list[Reconciled] = field(default_factory=list)
     failed_sources: dict[str, str] = field(default_factory=dict)
     source_seconds: dict[str, float] = field(default_factory=dict)
 
@@ -66,12 +98,36 @@ def make_pipeline(warehouse: Path) -> dlt.Pipeline:
     )
 
 
+def _resource_state(pipeline: dlt.Pipeline, resource_name: str) -> dict:
+    """The committed state dlt keeps for one resource (empty when it has none)."""
+    for section in pipeline.state.get("sources", {}).values():
+        state = section.get("resources", {}).get(resource_name)
+        if state:
+            return dict(state)
+    return {}
+
+
 def _has_state(pipeline: dlt.Pipeline, resource_name: str) -> bool:
-    sources = pipeline.state.get("sources", {})
-    return any(
-        resource_name in s.get("resources", {}) and s["resources"][resource_name].get("incremental")
-        for s in sources.values()
-    )
+    return bool(_resource_state(pipeline, resource_name).get("incremental"))
+
+
+def _source_snapshot(engine, source: SourceDatabase, tables: list[BronzeTable]) -> SourceSnapshot | None:
+    """The source's transaction snapshot, taken before any of its tables is read; None: read by windows."""
+    if not any(t.incremental for t in tables):
+        return None
+    conn = engine.raw_connection()
+    try:
+        return read_snapshot(conn)
+    except ChangesUnavailable as exc:
+        log.warning(
+            "source %s gives no transaction snapshot (%s): its incremental tables are read by look-back windows, "
+            "which miss changes older than the window",
+            source.name,
+            exc,
+        )
+        return None
+    finally:
+        conn.close()
 
 
 def _resources_for(
@@ -81,13 +137,17 @@ def _resources_for(
     tables: list[BronzeTable],
     report: BronzeReport,
     refresh: frozenset[str] = frozenset(),
+    reads: list[TableRead] | None = None,
 ) -> list:
-    """Build the source's resources; a missing optional table or view is a schema variant, not a failure."""
+    """Build the source's resources; a missing optional table or view is a schema variant, not a failure.
+
+    Appends to `reads` how each incremental table is read."""
     warehouse, start, as_of = settings.warehouse, settings.incremental_start, settings.as_of
     if source.kind == APP_DB_KIND:
         return _app_db_resources(warehouse, source, tables, as_of, report)
     engine = source_engine(source)
     known = bronze_warehouse.read_source_state(warehouse, source.name)  # one read-only connection per source
+    snapshot = _source_snapshot(engine, source, tables)
     resources = []
     for table in tables:
         paths = [table.sql_path] + ([table.fallback_path] if table.fallback_path else [])
@@ -108,14 +168,49 @@ def _resources_for(
                 break
             resource_name = f"{table.name}__{source.name}"
             variant = "fallback" if attempt else "loaded"
+            state = _resource_state(pipeline, resource_name)
+            by_version: VersionRead | None = None
+            version_plan = VersionPlan(None)
+            by_versions = table.by_versions and snapshot is not None and uses_versions(sql)
+            if by_versions:
+                try:
+                    describe(engine, sql, table.name, VersionRange(0, 0))
+                except SchemaVariant as exc:
+                    log.warning(
+                        "%s.%s: cannot read row versions (%s): read by look-back window", source.name, table.name, exc
+                    )
+                    by_versions = False
+            if by_versions:
+                recorded = state.get(CHANGES_KEY)
+                version_plan = plan_versions(recorded["xid"] if recorded else None, snapshot)
+                has_state = recorded is not None
+            else:
+                if table.incremental and snapshot is not None:
+                    log.info("%s.%s (%s): read by look-back window", source.name, table.name, path.name)
+                has_state = bool(state.get("incremental"))
             plan = plan_load(
-                incremental=table.incremental,
-                has_state=_has_state(pipeline, resource_name),
+                incremental=table.incremental or by_versions,
+                has_state=has_state,
                 previous_variant=known.previous_variants.get(table.name),
                 variant=variant,
                 unfinished=table.name in known.pending_reloads,
                 refresh_requested=table.name in refresh,
+                forced_reason=version_plan.reload_reason,
             )
+            if by_versions and snapshot is not None:
+                recorded = state.get(CHANGES_KEY) or {}
+                versions = None if plan.first_load else version_plan.versions
+                scope_ids = read_scope(engine, table, versions) if versions is not None else ()
+                if table.scope and scope_ids:
+                    # before the load: a run that dies after this reads the same groups again (same snapshot)
+                    bronze_warehouse.delete_scope(warehouse, table.name, source.name, table.scope, scope_ids)
+                by_version = VersionRead(
+                    snapshot,
+                    versions,
+                    dt.date.fromisoformat(recorded["as_of"]) if recorded.get("as_of") else None,
+                    recorded.get("full_read_seconds"),
+                    scope_ids,
+                )
             if plan.reason:
                 log.warning("%s.%s: %s: rows and state replaced by a full read", source.name, table.name, plan.reason)
             # in this order: a run killed between two steps is finished by the next one (see mark_full_reload)
@@ -136,8 +231,12 @@ def _resources_for(
                     as_of=as_of,
                     lag_days=bronze_settings.lag_days(table, settings),
                     first_load=plan.first_load,
+                    by_version=by_version,
                 )
             )
+            if (table.incremental or by_versions) and reads is not None:
+                recorded_seconds = (state.get(CHANGES_KEY) or {}).get("full_read_seconds")
+                reads.append(TableRead(table, sql, columns, plan.first_load, recorded_seconds))
             report.outcomes.append(TableOutcome(source.name, table.name, variant, 0, path.name if attempt else ""))
             break
     return resources
@@ -251,11 +350,13 @@ def run_bronze(
         first_outcome = len(report.outcomes)
         try:
             pipeline.sync_destination()
-            resources = _resources_for(pipeline, settings, source, source_tables, report, refresh)
+            reads: list[TableRead] = []
+            resources = _resources_for(pipeline, settings, source, source_tables, report, refresh, reads)
             counts = {}
             if resources:
                 counts = _extract_normalize_load(pipeline, source.name, resources)
             bronze_warehouse.clear_full_reloads(warehouse, source.name)
+            report.reconciled.extend(_reconcile(pipeline, settings, source, reads, report.run_id))
         except Exception as exc:  # noqa: BLE001 - reported per source; the other sources go on
             message = scrub_passwords(_root_cause(exc))
             try:
@@ -296,6 +397,45 @@ def run_bronze(
         warehouse, report.run_id, started, [(o.source, o.table, o.status, o.rows, o.message) for o in report.outcomes]
     )
     return report
+
+
+def _reconcile(
+    pipeline: dlt.Pipeline, settings: RunSettings, source: SourceDatabase, reads: list[TableRead], run_id: str
+) -> list[Reconciled]:
+    """Delete the rows the source deleted, in each incremental table that is due (dwh.pipelines.reconcile).
+
+    A table loaded in full tonight is exact already. The cost of a full read is the one recorded by the
+    table's first load (its state), or that of tonight's."""
+    last = reconcile.last_reconciliations(settings.warehouse, source.name)
+    now = dt.datetime.now(dt.timezone.utc)
+    done = []
+    engine = source_engine(source)
+    for read in reads:
+        if read.first_load:
+            continue
+        resource = f"{read.table.name}__{source.name}"
+        full_seconds = read.full_read_seconds or _resource_state(pipeline, resource).get(CHANGES_KEY, {}).get(
+            "full_read_seconds"
+        )
+        due, why = reconcile.is_due(settings.reconcile, last.get(read.table.name), full_seconds, now)
+        if not due:
+            log.info("%s.%s: reconciliation not due (%s)", source.name, read.table.name, why)
+            continue
+        done.append(
+            reconcile.reconcile_table(
+                settings.warehouse,
+                engine,
+                source.name,
+                read.table,
+                read.sql,
+                read.columns,
+                start=settings.incremental_start,
+                as_of=settings.as_of,
+                run_id=run_id,
+                full_read_seconds=full_seconds,
+            )
+        )
+    return done
 
 
 def _root_cause(exc: BaseException) -> str:

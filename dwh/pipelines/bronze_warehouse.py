@@ -82,6 +82,17 @@ def delete_source_rows(warehouse: Path, table: str, source: str) -> None:
         con.execute(f'DELETE FROM {DATASET}."{table}" WHERE source_db = ?', [source])
 
 
+def delete_scope(warehouse: Path, table: str, source: str, column: str, ids: tuple[int, ...]) -> None:
+    """Delete the source's rows of these groups (a table read per group by row versions: dwh.sources.changes)."""
+    if not warehouse.exists() or not table_exists(warehouse, table):
+        return
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(
+            f'DELETE FROM {DATASET}."{table}" WHERE source_db = ? AND "{column}" IN (SELECT unnest(?))',
+            [source, list(ids)],
+        )
+
+
 def create_declared(warehouse: Path, tables: list[str]) -> None:
     """Create these bronze tables, empty, from their declaration in dwh/schema/bronze.sql, if they are missing."""
     statements = {}

@@ -30,15 +30,18 @@ def plan_load(
     variant: str,
     unfinished: bool,
     refresh_requested: bool,
+    forced_reason: str | None = None,
 ) -> LoadPlan:
     """Decide how to load a table from a source.
 
     incremental: the table is read from a cursor; has_state: dlt holds that cursor; previous_variant /
     variant: the query (loaded or fallback) it was last read with and is read with now; unfinished: a
-    full reload was started and never finished; refresh_requested: --full-refresh names it.
+    full reload was started and never finished; refresh_requested: --full-refresh names it; forced_reason:
+    why the table must be reloaded in full although nothing above asks for it (its row versions cannot be
+    compared: see dwh.sources.changes).
     Rows read through another query variant (the fallback view) are reloaded in full.
     """
-    refreshing = refresh_requested or unfinished
+    refreshing = refresh_requested or unfinished or forced_reason is not None
     variant_changed = has_state and previous_variant is not None and previous_variant != variant
     first = incremental and (refreshing or not has_state or variant_changed)
     if not (refreshing or variant_changed):
@@ -47,6 +50,8 @@ def plan_load(
         reason = "an interrupted full reload is finished"
     elif refresh_requested:
         reason = "full refresh"
+    elif forced_reason is not None:
+        reason = forced_reason
     else:
         reason = f"query variant changed ({previous_variant} -> {variant})"
     return LoadPlan(

@@ -23,10 +23,23 @@ class BronzeTable:
     lag_days: int = 0
     optional: bool = False
     fallback: str | None = None
+    # Reads nothing dated after the as-of date: rows come into scope as it moves (dwh.sources.changes).
+    frontier: bool = False
+    # Read by versions, the table is re-read per group: this bronze column's values listed by
+    # sql/bronze/scopes/<table>.sql; bronze deletes the groups' rows first (a group can lose rows).
+    scope: str | None = None
+    # Without a cursor, read in full every night, unless the source gives row versions: then only the rows
+    # written since the last load are read and merged on the key (dwh.sources.changes).
+    versioned: bool = False
 
     @property
     def incremental(self) -> bool:
         return self.cursor is not None
+
+    @property
+    def by_versions(self) -> bool:
+        """Whether the table is read by row versions where the source gives them."""
+        return self.incremental or self.versioned
 
     @property
     def cursor_kind(self) -> CursorKind:
@@ -40,22 +53,26 @@ class BronzeTable:
         return SQL_DIR / f"{self.name}.sql"
 
     @property
+    def scope_path(self) -> Path | None:
+        return SQL_DIR / "scopes" / f"{self.name}.sql" if self.scope else None
+
+    @property
     def fallback_path(self) -> Path | None:
         return SQL_DIR / f"{self.fallback}.sql" if self.fallback else None
 
 
-# Look-back windows (days) re-read on every run so late rows and in-place corrections arrive;
-# override one with DWH_LAG_DAYS_<TABLE>=N.
+# Look-back windows (days), used only where rows cannot be read by version (dwh/docs/CHANGE_DETECTION.md): re-read
+# on every run so late rows and in-place corrections arrive; override one with DWH_LAG_DAYS_<TABLE>=N.
 TABLES: tuple[BronzeTable, ...] = (
-    BronzeTable("students", "guarani", ("alumno",)),
-    BronzeTable("personas", "guarani", ("persona",)),
+    BronzeTable("students", "guarani", ("alumno",), versioned=True),
+    BronzeTable("personas", "guarani", ("persona",), versioned=True),
     BronzeTable("elementos", "guarani", ("elemento",)),
     BronzeTable("instancias", "guarani", ("instancia",)),
     BronzeTable("attendance", "guarani", ("comision", "alumno"), "periodo_fin", 60),
     BronzeTable("academic", "guarani", ("inscripcion",), "periodo_fin", 120),
     BronzeTable("census", "guarani", ("dato_censal",), "fecha_cambio", 30),
-    BronzeTable("perdida_regularidades", "guarani", ("perdida_regularidad",), "fecha", 30),
-    BronzeTable("alumnos_hist_calidad", "guarani", ("alumno", "fecha"), "fecha", 30),
+    BronzeTable("perdida_regularidades", "guarani", ("perdida_regularidad",), "fecha", 30, frontier=True),
+    BronzeTable("alumnos_hist_calidad", "guarani", ("alumno", "fecha"), "fecha", 30, frontier=True),
     BronzeTable(
         "historia_academica",
         "guarani",
@@ -64,16 +81,17 @@ TABLES: tuple[BronzeTable, ...] = (
         60,
         optional=True,
         fallback="historia_academica_fallback",
+        scope="id_acta",
     ),
-    BronzeTable("exam_inscriptions", "guarani", ("inscripcion_id",), "fecha_inscripcion", 60),
-    BronzeTable("course_inscriptions", "guarani", ("inscripcion_id",), "fecha_inscripcion", 60),
-    BronzeTable("reinscripciones", "guarani", ("reinscripcion",), "fecha_reinscripcion", 30),
+    BronzeTable("exam_inscriptions", "guarani", ("inscripcion_id",), "fecha_inscripcion", 60, frontier=True),
+    BronzeTable("course_inscriptions", "guarani", ("inscripcion_id",), "fecha_inscripcion", 60, frontier=True),
+    BronzeTable("reinscripciones", "guarani", ("reinscripcion",), "fecha_reinscripcion", 30, frontier=True),
     BronzeTable("graduates", "guarani", ("certificado_otorg",), optional=True),
-    BronzeTable("moodle_users", "moodle", ("userid",)),
+    BronzeTable("moodle_users", "moodle", ("userid",), versioned=True),
     BronzeTable("moodle_courses", "moodle", ("courseid",)),
-    BronzeTable("moodle_enrolments", "moodle", ("user_enrolment_id",), "modificado", 30),
-    BronzeTable("moodle_attendance", "moodle", ("attendance_log_id",), "tomada", 30),
-    BronzeTable("moodle_engagement", "moodle", ("userid", "courseid", "dia"), "dia", 3),
+    BronzeTable("moodle_enrolments", "moodle", ("user_enrolment_id",), "modificado", 30, frontier=True),
+    BronzeTable("moodle_attendance", "moodle", ("attendance_log_id",), "tomada", 30, frontier=True),
+    BronzeTable("moodle_engagement", "moodle", ("userid", "courseid", "dia"), "dia", 3, frontier=True),
     # Not a SQL file: read from the application database (dwh/sources/intervenciones.py), in full every run.
     BronzeTable("intervenciones", "intervenciones", ("intervencion",)),
 )

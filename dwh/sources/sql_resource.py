@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
+import time
 import zoneinfo
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
@@ -15,13 +18,17 @@ import sqlalchemy as sa
 
 from dwh.settings import SourceDatabase, time_zone
 from dwh.sources.catalog import BronzeTable
+from dwh.sources.changes import STATE_KEY, SourceSnapshot, VersionRange, render
 from dwh.sources.coerce import TypeMismatch, coerce
 from dwh.sources.declared import UndeclaredColumn, declared_columns
 from dwh.sources.pg_copy import ColumnSpec, arrow_schema, copy_query, stream_batches
 
 # Named parameters of the bronze SQL files: the cursor's lower bound and the run's as-of date (DWH_AS_OF),
 # the only "today" a query may use, so a rerun as of the same date reads the same rows.
-_PARAM = re.compile(r"(?<![:\w]):(start_value|as_of)\b")
+log = logging.getLogger("dwh.bronze")
+_PARAM = re.compile(r"(?<![:\w]):(start_value|as_of|cursor_cap|scope_ids|xid_low32|xid_span)\b")
+# The frontier of a table read by row versions when the as-of date has not moved: nothing is that new.
+FAR_FUTURE = dt.date(9999, 12, 31)
 
 
 class SchemaVariant(Exception):
@@ -51,12 +58,13 @@ def read_sql(path: Path) -> str:
     return path.read_text(encoding="utf-8").strip().rstrip(";")
 
 
-def psycopg_sql(sql: str) -> str:
-    """The file's `:start_value` and `:as_of` as psycopg2 parameters; literal % signs escaped."""
-    return _PARAM.sub(r"%(\1)s", sql.replace("%", "%%"))
+def psycopg_sql(sql: str, versions: VersionRange | None = None) -> str:
+    """The file's version tests written out (dwh.sources.changes), then its named parameters as psycopg2
+    ones; literal % signs escaped."""
+    return _PARAM.sub(r"%(\1)s", render(sql, versions).replace("%", "%%"))
 
 
-def describe(engine: sa.Engine, sql: str, table: str) -> list[ColumnSpec]:
+def describe(engine: sa.Engine, sql: str, table: str, versions: VersionRange | None = None) -> list[ColumnSpec]:
     """How to read the query's columns as bronze.<table> declares them, from a LIMIT 0 run (nothing is read).
 
     The deployment's own types come from the probe; each column is converted to its declared type in the
@@ -64,17 +72,24 @@ def describe(engine: sa.Engine, sql: str, table: str) -> list[ColumnSpec]:
     """
     conn = engine.raw_connection()
     try:
-        return read_as_declared(conn, sql, table)
+        return read_as_declared(conn, sql, table, versions)
     finally:
         conn.close()
 
 
-def read_as_declared(conn: Any, sql: str, table: str) -> list[ColumnSpec]:
-    """describe() on an open DBAPI connection."""
-    probe = f"SELECT * FROM ({psycopg_sql(sql)}) AS probe LIMIT 0"
+def read_as_declared(conn: Any, sql: str, table: str, versions: VersionRange | None = None) -> list[ColumnSpec]:
+    """describe() on an open DBAPI connection; `versions`: probe the query as a read by row versions."""
+    probe = f"SELECT * FROM ({psycopg_sql(sql, versions)}) AS probe LIMIT 0"
     try:
         cursor = conn.cursor()
-        cursor.execute(probe, {"start_value": None, "as_of": None})
+        params: dict[str, Any] = {
+            "start_value": None,
+            "as_of": None,
+            "cursor_cap": None,
+            "scope_ids": [],
+            **(versions.params if versions else {}),
+        }
+        cursor.execute(probe, params)
         description = cursor.description
     except Exception as exc:
         code = getattr(exc, "pgcode", None)
@@ -117,6 +132,48 @@ def lag_value(table: BronzeTable, days: int) -> float:
     return float(days) if table.cursor_kind == "date" else float(days * 86400)
 
 
+@dataclass(frozen=True)
+class VersionRead:
+    """A table read by row versions (dwh.sources.changes): the snapshot this load records, what it reads.
+
+    versions None: a full read (first load or reload). previous_as_of: the as-of date of the last committed
+    load, whose frontier (rows that only now fall on or before the as-of date) is read too.
+    """
+
+    snapshot: SourceSnapshot
+    versions: VersionRange | None = None
+    previous_as_of: dt.date | None = None
+    full_read_seconds: float | None = None
+    scope_ids: tuple[int, ...] = ()  # the changed groups of a table with a scope (BronzeTable.scope)
+
+
+def read_scope(engine: sa.Engine, table: BronzeTable, versions: VersionRange) -> tuple[int, ...]:
+    """The ids of the groups (BronzeTable.scope) with a row written since the last load."""
+    path = table.scope_path
+    if path is None:
+        return ()
+    conn = engine.raw_connection()
+    try:
+        cursor = conn.cursor()
+        cursor.execute(psycopg_sql(read_sql(path), versions), versions.params)
+        return tuple(sorted(int(r[0]) for r in cursor.fetchall() if r[0] is not None))
+    finally:
+        conn.close()
+
+
+def frontier_start(table: BronzeTable, read: VersionRead, as_of: dt.date) -> Any:
+    """The window predicate's lower bound on a read by versions: the day after the last load's as-of date.
+
+    In a table that reads nothing dated after the as-of date, rows dated after the last load's as-of date and
+    on or before tonight's are newly in scope. Other tables, and any table when the as-of date has not moved,
+    have no frontier.
+    """
+    previous = read.previous_as_of
+    moved = table.frontier and previous is not None and as_of > previous
+    day = previous + dt.timedelta(days=1) if moved and previous is not None else FAR_FUTURE
+    return initial_cursor(table, day)
+
+
 def table_resource(
     table: BronzeTable,
     sql: str,
@@ -128,49 +185,100 @@ def table_resource(
     as_of: dt.date,
     lag_days: int,
     first_load: bool,
+    by_version: VersionRead | None = None,
 ) -> dlt.sources.DltResource:
-    """The query streamed through COPY as Arrow batches; incremental tables merge on (source_db, key)."""
+    """The query streamed through COPY as Arrow batches; incremental tables merge on (source_db, key).
+
+    An incremental table is read either by row versions (`by_version`, the default where the source allows
+    it) or from dlt's cursor minus the table's look-back window.
+    """
     specs = [ColumnSpec("source_db", pa.string(), "q.source_db"), *columns]
     schema = arrow_schema(specs)
-    inner = f"SELECT %(source_db)s::text AS source_db, src.* FROM ({psycopg_sql(sql)}) AS src"
+    merges = table.incremental or by_version is not None  # merged on the key, else the partition is replaced
+    versions = by_version.versions if by_version is not None and not first_load else None
+    inner = f"SELECT %(source_db)s::text AS source_db, src.* FROM ({psycopg_sql(sql, versions)}) AS src"
     copy_sql = copy_query(inner, specs)
 
     def batches(start_value: Any) -> Iterator[pa.Table]:
         conn = engine.raw_connection()
         try:
             cursor = conn.cursor()
-            params = {"source_db": source_name, "start_value": start_value, "as_of": as_of}
+            # A cursor column is capped at the as-of date only for dlt's cursor (reads by window): read by
+            # versions it is left as the source has it, so it never depends on the night it was read.
+            cap = None if by_version is not None else as_of
+            scope = list(by_version.scope_ids) if by_version is not None and versions is not None else []
+            params = {
+                "source_db": source_name,
+                "start_value": start_value,
+                "as_of": as_of,
+                "cursor_cap": cap,
+                "scope_ids": scope,
+            }
+            if versions is not None:
+                params.update(versions.params)
             statement = cursor.mogrify(copy_sql, params).decode()
-            produced = False
+            produced, rows, started = False, 0, time.perf_counter()
             for batch in stream_batches(conn.driver_connection, statement, schema):
                 produced = True
+                rows += batch.num_rows
                 yield pa.Table.from_batches([batch], schema)
-            if not produced:
+            if not produced and (first_load or not merges):
                 yield schema.empty_table()  # the table exists, fully typed, even before its first row
+            how = "by row versions" if versions else ("in full" if first_load or start_value is None else "by window")
+            log.info(
+                "%s.%s: %s rows read %s in %.1fs",
+                source_name,
+                table.name,
+                f"{rows:,}",
+                how,
+                time.perf_counter() - started,
+            )
         finally:
             conn.close()
 
-    if table.incremental:
+    if by_version is not None:
+        read = by_version
+
+        def rows() -> Iterator[pa.Table]:
+            started = time.perf_counter()
+            if table.cursor is None:  # a table without a cursor: its query has no window predicate
+                low = None
+            else:
+                low = initial_cursor(table, start) if first_load else frontier_start(table, read, as_of)
+            yield from batches(low)
+            state = dlt.current.resource_state()
+            # Recorded with the load and rolled back with it: the next load reads from this snapshot.
+            state[STATE_KEY] = {
+                "xid": read.snapshot.xmin,
+                "as_of": as_of.isoformat(),
+                "full_read_seconds": time.perf_counter() - started if first_load else read.full_read_seconds,
+            }
+            state.pop("incremental", None)  # a cursor left from reads by window would be stale if used again
+
+    elif table.incremental:
         incremental = dlt.sources.incremental(
             cast(str, table.cursor),  # an incremental table always names its cursor
             initial_value=initial_cursor(table, start),
             lag=lag_value(table, lag_days) if lag_days else None,
         )
 
-        def rows(cursor: dlt.sources.incremental[Any] = incremental) -> Iterator[pa.Table]:
+        # dlt reads the incremental off the signature
+        def rows(cursor: dlt.sources.incremental[Any] = incremental) -> Iterator[pa.Table]:  # type: ignore[misc]
             low, _high = cursor.get_current_range()
             if table.cursor_kind == "date" and isinstance(low, dt.datetime):
                 low = low.date()
             yield from batches(low)
+            dlt.current.resource_state().pop(STATE_KEY, None)  # versions recorded before tonight are stale
+
     else:
 
-        def rows() -> Iterator[pa.Table]:  # type: ignore[misc]  # dlt reads the incremental off the signature
+        def rows() -> Iterator[pa.Table]:
             yield from batches(None)
 
     # Any: dlt accepts None for "no key" but its hints do not say so.
     primary_key: Any = ["source_db", *table.key]
     merge_key: Any = None
-    if not table.incremental:
+    if not merges:
         # Replace this source's partition. No primary key here: with both keys dlt deletes on
         # "pk match OR merge-key match", which DuckDB can only run as a nested loop.
         disposition: Any = {"disposition": "merge", "strategy": "delete-insert"}

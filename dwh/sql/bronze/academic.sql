@@ -21,7 +21,7 @@ SELECT sc.inscripcion,
        res.nota                                       AS nota_cursada,
        res.resultado                                  AS resultado_cursada,
        res.fecha                                      AS fecha_nota,
-       LEAST(spl.fecha_fin_dictado, CAST(:as_of AS date))     AS periodo_fin,
+       LEAST(spl.fecha_fin_dictado, CAST(:cursor_cap AS date))     AS periodo_fin,
        res.fecha_generacion                           AS fecha_registro_nota,
        spl.fecha_fin_dictado                          AS fin_dictado
 FROM negocio.sga_insc_cursada sc
@@ -36,4 +36,26 @@ LEFT JOIN LATERAL (
     ORDER BY (ac.origen = 'P') DESC, ad.fecha DESC NULLS LAST, ad.id_acta DESC
     LIMIT 1
 ) res ON TRUE
-WHERE spl.fecha_fin_dictado >= CAST(:start_value AS date)
+LEFT JOIN (
+    SELECT DISTINCT changed.comision, changed.alumno
+    FROM (SELECT ac2.comision, ad2.alumno
+          FROM negocio.sga_actas_detalle ad2
+          JOIN negocio.sga_actas ac2 ON ac2.id_acta = ad2.id_acta
+          WHERE xid_changed(ad2)
+          UNION ALL
+          SELECT ac3.comision, ad3.alumno
+          FROM negocio.sga_actas ac3
+          JOIN negocio.sga_actas_detalle ad3 ON ad3.id_acta = ac3.id_acta
+          WHERE xid_changed(ac3)) AS changed
+) acta_changed ON acta_changed.comision = sc.comision AND acta_changed.alumno = sc.alumno
+-- Read: the comisiones whose dictation ends on or after :start_value, and by row versions (xid_changed, see
+-- dwh/docs/CHANGE_DETECTION.md) every inscription whose own row, comisión, period or acta result was written
+-- since the last load (acta_changed: a hash join, whatever the number of changed results).
+WHERE sc.comision IN (SELECT c.comision
+                     FROM negocio.sga_comisiones c
+                     JOIN negocio.sga_periodos_lectivos pl ON pl.periodo_lectivo = c.periodo_lectivo
+                     JOIN negocio.sga_periodos p           ON p.periodo = pl.periodo
+                     WHERE pl.fecha_fin_dictado >= CAST(:start_value AS date)
+                        OR xid_changed(c) OR xid_changed(pl) OR xid_changed(p))
+   OR xid_changed(sc)
+   OR acta_changed.comision IS NOT NULL

@@ -7,5 +7,5 @@ SELECT h.alumno,
        h.calidad,
        h.motivo_calidad
 FROM negocio.sga_alumnos_hist_calidad h
-WHERE h.fecha >= CAST(:start_value AS timestamptz)
+WHERE (h.fecha >= CAST(:start_value AS timestamptz) OR xid_changed(h))
   AND h.fecha < CAST(:as_of AS date) + 1

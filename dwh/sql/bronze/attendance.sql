@@ -15,10 +15,18 @@ SELECT sca.comision,
        sca.total_asistencias,
        sca.total_inasistencias,
        sca.libre,
-       LEAST(spl.fecha_fin_dictado, CAST(:as_of AS date))     AS periodo_fin,
+       LEAST(spl.fecha_fin_dictado, CAST(:cursor_cap AS date))     AS periodo_fin,
        spl.fecha_fin_dictado                          AS fin_dictado
 FROM negocio.sga_clases_asistencia_acum sca
 JOIN negocio.sga_comisiones sc         ON sc.comision = sca.comision
 JOIN negocio.sga_periodos_lectivos spl ON spl.periodo_lectivo = sc.periodo_lectivo
 JOIN negocio.sga_periodos sp           ON sp.periodo = spl.periodo
-WHERE spl.fecha_fin_dictado >= CAST(:start_value AS date)
+-- Read: the comisiones whose dictation ends on or after :start_value, and by row versions every row written
+-- since the last load, or whose comisión or period was (dwh/docs/CHANGE_DETECTION.md).
+WHERE sca.comision IN (SELECT c.comision
+                     FROM negocio.sga_comisiones c
+                     JOIN negocio.sga_periodos_lectivos pl ON pl.periodo_lectivo = c.periodo_lectivo
+                     JOIN negocio.sga_periodos p           ON p.periodo = pl.periodo
+                     WHERE pl.fecha_fin_dictado >= CAST(:start_value AS date)
+                        OR xid_changed(c) OR xid_changed(pl) OR xid_changed(p))
+   OR xid_changed(sca)

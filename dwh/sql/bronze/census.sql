@@ -13,7 +13,7 @@ SELECT mpc.dato_censal,
        mpc.fecha_relevamiento                      AS fecha,
        mpc.fecha_actualizacion,
        LEAST(GREATEST(mpc.fecha_relevamiento, COALESCE(mpc.fecha_actualizacion, mpc.fecha_relevamiento)),
-             CAST(:as_of AS date))                         AS fecha_cambio,
+             CAST(:cursor_cap AS date))                         AS fecha_cambio,
        mdp.estado_civil,
        mec.descripcion                             AS estado_civil_desc,
        mdp.unido_hecho                             AS union_pareja,
@@ -86,5 +86,21 @@ LEFT JOIN negocio.mug_provincias plp            ON plp.provincia = pld.provincia
 LEFT JOIN negocio.mug_localidades prl           ON prl.localidad = mdp.procedencia_localidad
 LEFT JOIN negocio.mug_dptos_partidos prd        ON prd.dpto_partido = prl.dpto_partido
 LEFT JOIN negocio.mug_provincias prp            ON prp.provincia = prd.provincia
-WHERE (mpc.fecha_relevamiento >= CAST(:start_value AS date) OR mpc.fecha_actualizacion >= CAST(:start_value AS date))
+-- By row versions (dwh/docs/CHANGE_DETECTION.md): a census whose own rows (personal, economic, activities,
+-- disability) were written since the last load, or whose person's studies or student rows were; a change to
+-- any code table (descriptions, places) re-reads every census, since such changes are rare and touch many.
+WHERE (mpc.fecha_relevamiento >= CAST(:start_value AS date) OR mpc.fecha_actualizacion >= CAST(:start_value AS date)
+       OR xid_changed(mpc) OR xid_changed(mdp) OR xid_changed(mde) OR xid_changed(mda) OR xid_changed(mdd)
+       OR mpc.persona IN (SELECT e2.persona FROM negocio.mdp_datos_estudios e2 WHERE xid_changed(e2)
+                          UNION ALL
+                          SELECT a2.persona FROM negocio.sga_alumnos a2 WHERE xid_changed(a2))
+       OR EXISTS (SELECT 1 FROM negocio.mdp_estados_civiles mec2 WHERE xid_changed(mec2))
+       OR EXISTS (SELECT 1 FROM negocio.mdp_tipo_vivienda mtv2 WHERE xid_changed(mtv2))
+       OR EXISTS (SELECT 1 FROM negocio.mdp_trabajo_existe mte2 WHERE xid_changed(mte2))
+       OR EXISTS (SELECT 1 FROM negocio.mdp_nivel_estudio mne2 WHERE xid_changed(mne2))
+       OR EXISTS (SELECT 1 FROM negocio.sga_instituciones si2 WHERE xid_changed(si2))
+       OR EXISTS (SELECT 1 FROM negocio.sga_colegios_secundarios scs2 WHERE xid_changed(scs2))
+       OR EXISTS (SELECT 1 FROM negocio.mug_localidades loc2 WHERE xid_changed(loc2))
+       OR EXISTS (SELECT 1 FROM negocio.mug_dptos_partidos dpt2 WHERE xid_changed(dpt2))
+       OR EXISTS (SELECT 1 FROM negocio.mug_provincias prv2 WHERE xid_changed(prv2)))
   AND EXISTS (SELECT 1 FROM negocio.sga_alumnos a WHERE a.persona = mpc.persona)

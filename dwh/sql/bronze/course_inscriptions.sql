@@ -23,5 +23,15 @@ LEFT JOIN negocio.sga_elementos se           ON se.elemento = sc.elemento
 LEFT JOIN negocio.sga_periodos_lectivos spl  ON spl.periodo_lectivo = sc.periodo_lectivo
 LEFT JOIN negocio.sga_periodos sp            ON sp.periodo = spl.periodo
 LEFT JOIN negocio.sga_planes_versiones spv   ON spv.plan_version = sic.plan_version
-WHERE sic.fecha_inscripcion >= CAST(:start_value AS timestamptz)
+-- By row versions (dwh/docs/CHANGE_DETECTION.md): the inscription's own row, or its comisión, subject, period
+-- or plan version, written since the last load; tested on the inscription's keys.
+WHERE (sic.fecha_inscripcion >= CAST(:start_value AS timestamptz)
+       OR xid_changed(sic)
+       OR sic.comision IN (SELECT c.comision
+                           FROM negocio.sga_comisiones c
+                           LEFT JOIN negocio.sga_elementos e           ON e.elemento = c.elemento
+                           LEFT JOIN negocio.sga_periodos_lectivos pl  ON pl.periodo_lectivo = c.periodo_lectivo
+                           LEFT JOIN negocio.sga_periodos p            ON p.periodo = pl.periodo
+                           WHERE xid_changed(c) OR xid_changed(e) OR xid_changed(pl) OR xid_changed(p))
+       OR sic.plan_version IN (SELECT v.plan_version FROM negocio.sga_planes_versiones v WHERE xid_changed(v)))
   AND sic.fecha_inscripcion < CAST(:as_of AS date) + 1

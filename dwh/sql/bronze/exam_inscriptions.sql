@@ -25,5 +25,15 @@ LEFT JOIN negocio.sga_mesas_examen sme      ON sme.mesa_examen = slm.mesa_examen
 LEFT JOIN negocio.sga_elementos se          ON se.elemento = sme.elemento
 LEFT JOIN negocio.sga_instancias sin        ON sin.instancia = sie.instancia
 LEFT JOIN negocio.sga_planes_versiones spv  ON spv.plan_version = sie.plan_version
-WHERE sie.fecha_inscripcion >= CAST(:start_value AS timestamptz)
+-- By row versions (dwh/docs/CHANGE_DETECTION.md): the inscription's own row, or its call, board, subject,
+-- instance or plan version, written since the last load; tested on the inscription's keys.
+WHERE (sie.fecha_inscripcion >= CAST(:start_value AS timestamptz)
+       OR xid_changed(sie)
+       OR sie.llamado_mesa IN (SELECT lm.llamado_mesa
+                               FROM negocio.sga_llamados_mesa lm
+                               LEFT JOIN negocio.sga_mesas_examen me ON me.mesa_examen = lm.mesa_examen
+                               LEFT JOIN negocio.sga_elementos e     ON e.elemento = me.elemento
+                               WHERE xid_changed(lm) OR xid_changed(me) OR xid_changed(e))
+       OR sie.instancia IN (SELECT i.instancia FROM negocio.sga_instancias i WHERE xid_changed(i))
+       OR sie.plan_version IN (SELECT v.plan_version FROM negocio.sga_planes_versiones v WHERE xid_changed(v)))
   AND sie.fecha_inscripcion < CAST(:as_of AS date) + 1

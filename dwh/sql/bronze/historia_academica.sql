@@ -39,9 +39,15 @@ SELECT md5(concat_ws('|', h.alumno, h.plan_version, h.elemento, h.instancia, h.o
        h.comision,
        h.nro_resolucion,
        h.fecha_vigencia,
-       LEAST(COALESCE(GREATEST(CAST(h.fecha AS date), CAST(ac.fecha_generacion AS date)), CAST(:as_of AS date)),
-             CAST(:as_of AS date))                                        AS fecha_cursor,
+       LEAST(COALESCE(GREATEST(CAST(h.fecha AS date), CAST(ac.fecha_generacion AS date)), CAST(:cursor_cap AS date)),
+             CAST(:cursor_cap AS date))                                        AS fecha_cursor,
        ac.fecha_generacion                                                AS fecha_registro
 FROM negocio.vw_hist_academica h
 LEFT JOIN negocio.sga_actas ac ON ac.id_acta = h.id_acta
-WHERE h.fecha >= CAST(:start_value AS date) OR h.fecha IS NULL OR ac.fecha_generacion >= CAST(:start_value AS date)
+-- vw_hist_academica is a view: it has no row versions of its own. By versions (dwh/docs/CHANGE_DETECTION.md)
+-- the results of the actas listed by scopes/historia_academica.sql (:scope_ids, read first) are read; the date
+-- tests are left out then (xid_mode()), since they make PostgreSQL evaluate the whole view.
+WHERE (NOT xid_mode()
+       AND (h.fecha >= CAST(:start_value AS date) OR h.fecha IS NULL
+            OR ac.fecha_generacion >= CAST(:start_value AS date)))
+   OR h.id_acta = ANY (CAST(:scope_ids AS integer[]))

@@ -16,5 +16,13 @@ FROM mdl_attendance_log al
 JOIN mdl_attendance_sessions s   ON s.id = al.sessionid
 JOIN mdl_attendance a            ON a.id = s.attendanceid
 LEFT JOIN mdl_attendance_statuses st ON st.id = al.statusid
-WHERE al.timetaken >= CAST(extract(epoch FROM CAST(:start_value AS timestamptz)) AS bigint)
+-- By row versions (dwh/docs/CHANGE_DETECTION.md): the log row, its session, its attendance activity or its
+-- status written since the last load.
+WHERE (al.timetaken >= CAST(extract(epoch FROM CAST(:start_value AS timestamptz)) AS bigint)
+       OR xid_changed(al)
+       OR al.sessionid IN (SELECT s2.id
+                           FROM mdl_attendance_sessions s2
+                           LEFT JOIN mdl_attendance a2 ON a2.id = s2.attendanceid
+                           WHERE xid_changed(s2) OR xid_changed(a2))
+       OR al.statusid IN (SELECT st2.id FROM mdl_attendance_statuses st2 WHERE xid_changed(st2)))
   AND al.timetaken < CAST(extract(epoch FROM CAST(CAST(:as_of AS date) + 1 AS timestamptz)) AS bigint)

@@ -14,5 +14,9 @@ SELECT ue.id                                                       AS user_enrol
        to_timestamp(ue.timemodified)                               AS modificado
 FROM mdl_user_enrolments ue
 JOIN mdl_enrol e ON e.id = ue.enrolid
-WHERE ue.timemodified >= CAST(extract(epoch FROM CAST(:start_value AS timestamptz)) AS bigint)
+-- By row versions (dwh/docs/CHANGE_DETECTION.md): the enrolment or its enrolment method written since the
+-- last load (Moodle does not always move timemodified, e.g. when a method is disabled).
+WHERE (ue.timemodified >= CAST(extract(epoch FROM CAST(:start_value AS timestamptz)) AS bigint)
+       OR xid_changed(ue)
+       OR ue.enrolid IN (SELECT en.id FROM mdl_enrol en WHERE xid_changed(en)))
   AND ue.timemodified < CAST(extract(epoch FROM CAST(CAST(:as_of AS date) + 1 AS timestamptz)) AS bigint)

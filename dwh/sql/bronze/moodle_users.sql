@@ -12,3 +12,5 @@ SELECT u.id                                   AS userid,
        to_timestamp(u.timecreated)            AS creado,
        to_timestamp(NULLIF(u.lastaccess, 0))  AS ultimo_acceso
 FROM mdl_user u
+-- Read by row versions (dwh/docs/CHANGE_DETECTION.md): the accounts written since the last load; else all.
+WHERE NOT xid_mode() OR xid_changed(u)

@@ -11,5 +11,5 @@ SELECT pr.perdida_regularidad,
        pr.fecha_control_desde,
        pr.fecha_control_hasta
 FROM negocio.sga_perdida_regularidad pr
-WHERE pr.fecha >= CAST(:start_value AS date)
+WHERE (pr.fecha >= CAST(:start_value AS date) OR xid_changed(pr))
   AND pr.fecha < CAST(:as_of AS date) + 1

@@ -27,4 +27,13 @@ LEFT JOIN (
     WHERE NULLIF(trim(c.email), '') IS NOT NULL
     ORDER BY c.persona, c.persona_contacto DESC
 ) pc ON pc.persona = p.persona
+-- Read by row versions (dwh/docs/CHANGE_DETECTION.md): the persons whose row or contacts were written since the
+-- last load, or who became students; a change to a place or nationality re-reads them all.
 WHERE EXISTS (SELECT 1 FROM negocio.sga_alumnos a WHERE a.persona = p.persona)
+  AND (NOT xid_mode()
+       OR xid_changed(p)
+       OR p.persona IN (SELECT c2.persona FROM negocio.mdp_personas_contactos c2 WHERE xid_changed(c2)
+                        UNION ALL
+                        SELECT a2.persona FROM negocio.sga_alumnos a2 WHERE xid_changed(a2))
+       OR EXISTS (SELECT 1 FROM negocio.mug_localidades x1 WHERE xid_changed(x1))
+       OR EXISTS (SELECT 1 FROM negocio.mdp_nacionalidades x2 WHERE xid_changed(x2)))

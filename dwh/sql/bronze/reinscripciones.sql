@@ -8,5 +8,5 @@ SELECT sr.reinscripcion,
        sr.fecha_reinscripcion,
        sr.nro_transaccion
 FROM negocio.sga_reinscripciones sr
-WHERE sr.fecha_reinscripcion >= CAST(:start_value AS timestamptz)
+WHERE (sr.fecha_reinscripcion >= CAST(:start_value AS timestamptz) OR xid_changed(sr))
   AND sr.fecha_reinscripcion < CAST(:as_of AS date) + 1

@@ -54,3 +54,16 @@ LEFT JOIN negocio.int_arau_instituciones iai ON iai.institucion_araucano = su.in
 LEFT JOIN negocio.mug_localidades ml         ON ml.localidad = su.localidad
 LEFT JOIN negocio.mug_dptos_partidos mdp2    ON mdp2.dpto_partido = ml.dpto_partido
 LEFT JOIN negocio.mug_provincias mp          ON mp.provincia = mdp2.provincia
+-- Read by row versions (dwh/docs/CHANGE_DETECTION.md): the students whose row or aspirant rows were written since
+-- the last load; a change to a program, plan version, site or place re-reads them all. Otherwise all of them.
+WHERE NOT xid_mode()
+   OR xid_changed(a)
+   OR a.persona IN (SELECT pa2.persona FROM negocio.sga_propuestas_aspira pa2 WHERE xid_changed(pa2))
+   OR EXISTS (SELECT 1 FROM negocio.sga_situacion_aspirante x1 WHERE xid_changed(x1))
+   OR EXISTS (SELECT 1 FROM negocio.sga_propuestas x2 WHERE xid_changed(x2))
+   OR EXISTS (SELECT 1 FROM negocio.sga_planes_versiones x3 WHERE xid_changed(x3))
+   OR EXISTS (SELECT 1 FROM negocio.sga_ubicaciones x4 WHERE xid_changed(x4))
+   OR EXISTS (SELECT 1 FROM negocio.int_arau_instituciones x5 WHERE xid_changed(x5))
+   OR EXISTS (SELECT 1 FROM negocio.mug_localidades x6 WHERE xid_changed(x6))
+   OR EXISTS (SELECT 1 FROM negocio.mug_dptos_partidos x7 WHERE xid_changed(x7))
+   OR EXISTS (SELECT 1 FROM negocio.mug_provincias x8 WHERE xid_changed(x8))
