@@ -53,7 +53,9 @@ def test_an_old_correction_a_reopened_acta_and_a_deleted_row_reach_bronze_and_si
         cut=as_of - dt.timedelta(days=2 * 365),
     )[0]
     assert wh(warehouse, "SELECT count(*) FROM bronze.historia_academica WHERE dwh_pk = ?", [dwh_pk]) == [(1,)]
-    execute(url, "UPDATE negocio.sga_actas_detalle SET nota = '2' WHERE id_acta = :i AND alumno = :a", i=id_acta, a=alumno)
+    execute(
+        url, "UPDATE negocio.sga_actas_detalle SET nota = '2' WHERE id_acta = :i AND alumno = :a", i=id_acta, a=alumno
+    )
     # (2) another old exam acta is re-opened: its results leave the academic history until it is closed again
     reopened = scalar(
         url,
@@ -85,9 +87,13 @@ def test_an_old_correction_a_reopened_acta_and_a_deleted_row_reach_bronze_and_si
         == bronze_before - reopened_rows
         == scalar(url, "SELECT count(*) FROM negocio.vw_hist_academica")
     )
-    assert wh_scalar(warehouse, "SELECT count(*) FROM silver.fact_academic_performance") == bronze_before - reopened_rows
+    assert (
+        wh_scalar(warehouse, "SELECT count(*) FROM silver.fact_academic_performance") == bronze_before - reopened_rows
+    )
     assert wh_scalar(warehouse, "SELECT count(*) FROM bronze.reinscripciones WHERE reinscripcion = ?", [deleted]) == 0
-    assert wh_scalar(warehouse, "SELECT count(*) FROM silver.fact_reinscription WHERE reinscripcion = ?", [deleted]) == 0
+    assert (
+        wh_scalar(warehouse, "SELECT count(*) FROM silver.fact_reinscription WHERE reinscripcion = ?", [deleted]) == 0
+    )
     assert wh_scalar(warehouse, "SELECT count(*) FROM bronze.reinscripciones") == scalar(
         url, "SELECT count(*) FROM negocio.sga_reinscripciones"
     )

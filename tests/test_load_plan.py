@@ -122,3 +122,14 @@ def test_the_plan_never_forgets_a_cursor_without_deleting_and_marking_first():
             assert plan.mark_full_reload == incremental
         if plan.first_load:
             assert plan.delete_rows and incremental
+
+
+@pytest.mark.parametrize(("incremental", "has_state"), list(itertools.product((False, True), (False, True))))
+def test_a_forced_reload_is_planned_like_a_refresh_and_says_why(incremental, has_state):
+    """forced_reason: row versions that cannot be compared (a wrapped or restored source, dwh.sources.changes)."""
+    common = dict(incremental=incremental, has_state=has_state, previous_variant="loaded", variant="loaded")
+    refresh = plan_load(**common, unfinished=False, refresh_requested=True)
+    forced = plan_load(**common, unfinished=False, refresh_requested=False, forced_reason="ids may have wrapped")
+    assert forced == LoadPlan(
+        refresh.first_load, refresh.delete_rows, refresh.mark_full_reload, refresh.drop_state, "ids may have wrapped"
+    )

@@ -107,16 +107,22 @@ def bronze_env(config: Path, warehouse: Path) -> dict[str, str]:
 
 
 def run_bronze_stage(
-    stage: str, config: Path, warehouse: Path, log_path: Path, timeout: float | None = None
+    stage: str,
+    config: Path,
+    warehouse: Path,
+    log_path: Path,
+    timeout: float | None = None,
+    module: str = BRONZE_MODULE,
 ) -> StageResult:
-    """(b) or (c): the bronze CLI as a child process against `warehouse`, with all tables."""
+    """(b), (c), (d): the bronze CLI as a child process against `warehouse`, with all tables; (e) with
+    module dwh.main: the whole nightly run (bronze, silver, gold, publish)."""
     before = None
     if warehouse.exists():
         try:
             before = last_run(warehouse)[0]
         except duckdb.Error:
             before = None
-    m = run_measured(python_module(BRONZE_MODULE), log_path, env=bronze_env(config, warehouse), timeout=timeout)
+    m = run_measured(python_module(module), log_path, env=bronze_env(config, warehouse), timeout=timeout)
     run_id, rows, statuses, per_table = None, 0, {}, {}
     problem = ""
     try:

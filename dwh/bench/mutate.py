@@ -12,7 +12,9 @@ Guaraní, per source (fractions of each table's rows):
   two weeks from today) by students who regularized the subject in one of the two latest periods.
 - sga_actas_detalle: f grade corrections (nota, resultado, rectificado = 'S') of results dated in the last
   30 days of the data.
-- sga_reinscripciones: f reinscriptions for the next academic year by students of the latest period.
+- sga_actas_detalle: 0.1·f grade corrections of results more than two years old (only row versions see them).
+- sga_reinscripciones: f reinscriptions for the next academic year by students of the latest period; 0.1·f of
+  the oldest ones deleted (only the key reconciliation sees them).
 Moodle: f new mdl_logstore_standard_log events (copies of events of the last 30 days of the data, by the same
 users in the same courses), timed within the last 20 hours.
 """
@@ -193,6 +195,33 @@ def _grade_corrections(cur, n: int) -> int:
     return cur.rowcount
 
 
+def _old_grade_corrections(cur, n: int) -> int:
+    """Numeric grades of results more than two years old, changed in place (no date moves)."""
+    cur.execute(
+        """
+        WITH pick AS (
+            SELECT ad.id_acta, ad.alumno FROM negocio.sga_actas_detalle ad
+            WHERE ad.fecha < (SELECT max(fecha)::date - 730 FROM negocio.sga_actas_detalle)
+              AND ad.estado = 'A' AND ad.nota ~ '^[0-9]+$'
+            ORDER BY random() LIMIT %(n)s)
+        UPDATE negocio.sga_actas_detalle ad
+        SET nota = CASE WHEN ad.nota = '10' THEN '9' ELSE (ad.nota::int + 1)::text END
+        FROM pick WHERE ad.id_acta = pick.id_acta AND ad.alumno = pick.alumno""",
+        {"n": n},
+    )
+    return cur.rowcount
+
+
+def _deleted_reinscriptions(cur, n: int) -> int:
+    cur.execute(
+        """
+        DELETE FROM negocio.sga_reinscripciones WHERE reinscripcion IN (
+            SELECT reinscripcion FROM negocio.sga_reinscripciones ORDER BY fecha_reinscripcion LIMIT %(n)s)""",
+        {"n": n},
+    )
+    return cur.rowcount
+
+
 def _new_reinscriptions(cur, period: int, n: int) -> int:
     """Reinscriptions for the next academic year (the latest one Guaraní knows, if next is not there yet)."""
     today = dt.date.today()
@@ -251,6 +280,14 @@ def mutate_guarani(source: SourceDatabase, fraction: float, seed: float = 0.42) 
         delta.changes["sga_reinscripciones"] = (
             _new_reinscriptions(cur, periods[0], round(fraction * sizes["sga_reinscripciones"])),
             0,
+        )
+        delta.changes["sga_actas_detalle (older than 2 years)"] = (
+            0,
+            _old_grade_corrections(cur, round(0.1 * fraction * sizes["sga_actas_detalle"])),
+        )
+        delta.changes["sga_reinscripciones (deleted)"] = (
+            0,
+            _deleted_reinscriptions(cur, round(0.1 * fraction * sizes["sga_reinscripciones"])),
         )
         conn.commit()
     finally:
