@@ -69,6 +69,9 @@ def coerce(
     Days and instants follow one rule: an instant (TIMESTAMPTZ) is taken on `time_zone`'s clock, and a
     wall-clock TIMESTAMP is read as local time there. A column that cannot be converted without guessing
     (text where a date is declared, a date where a number is) raises TypeMismatch.
+
+    The spec's `output` renders the value for the CSV reader (instants as UTC ISO text); its `typed` is the
+    same value as a typed expression (an instant as TIMESTAMPTZ) for a binary reader.
     """
     col = f'q."{name}"'
     zone = _quote(time_zone)

@@ -4,6 +4,10 @@ The driver runs the query as `COPY (...) TO STDOUT (FORMAT binary)` and decodes 
 batches of about BATCH_BYTES each, pulled one at a time. Each column is selected as the PostgreSQL type of
 its declared bronze type (ColumnSpec.typed, see dwh.sources.coerce), so the batches need only a cast to the
 declared Arrow schema: NUMERIC arrives as text (an opaque extension type) and is cast to its DECIMAL(p,s).
+
+Bronze does not use it: measured against the CSV reader (dwh.sources.pg_copy) on the same queries it was not
+faster, the queries' own run time in the server dominating (dwh/docs/BENCHMARKS.md, "Extraction readers").
+It stays for that benchmark (dwh.bench.extract_drivers), which needs the `dev` extra's adbc-driver-postgresql.
 """
 
 from __future__ import annotations
@@ -23,13 +27,8 @@ _BATCH_OPTION = "adbc.postgresql.batch_size_hint_bytes"
 
 try:
     from adbc_driver_postgresql import dbapi as _dbapi
-except ImportError:  # pragma: no cover - the CSV reader (dwh.sources.pg_copy) is used instead
+except ImportError:  # pragma: no cover - a production install has no need of it
     _dbapi = None
-
-
-def available() -> bool:
-    """Whether the ADBC PostgreSQL driver is installed."""
-    return _dbapi is not None
 
 
 def typed_query(inner_sql: str, specs: list[ColumnSpec]) -> str:
@@ -72,7 +71,7 @@ def to_declared(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
 
 def connect(dsn: str) -> Any:
     if _dbapi is None:
-        raise RuntimeError("adbc-driver-postgresql is not installed")
+        raise RuntimeError("adbc-driver-postgresql is not installed (it is in the dev extra)")
     return _dbapi.connect(dsn)
 
 

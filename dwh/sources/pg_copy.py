@@ -23,8 +23,8 @@ class ColumnSpec:
     name: str
     arrow: pa.DataType
     output: str  # SQL expression over the subquery alias q
-    # The same value as a typed SQL expression (the PostgreSQL type matching `arrow`) for a binary reader
-    # (dwh.sources.pg_adbc); empty when `output` is one already.
+    # The same value as a SQL expression of the PostgreSQL type matching `arrow`, for a binary reader
+    # (dwh.sources.pg_adbc); empty when `output` is one already (only instants are written as text).
     typed: str = ""
 
 
