@@ -48,6 +48,7 @@ from dwh.sources.sql_resource import (
 
 log = logging.getLogger("dwh.bench.extract_drivers")
 DRIVERS = ("csv", "adbc")
+ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -145,8 +146,16 @@ def measure(driver: str, jobs: list[Job]) -> dict:
     reader = READERS[driver]
     cpu_before = cpu_s()
     for job in jobs:
-        t0 = time.perf_counter()
-        rows = sum(batch.num_rows for batch in reader(job))
+        for attempt in range(1, ATTEMPTS + 1):
+            t0 = time.perf_counter()
+            try:
+                rows = sum(batch.num_rows for batch in reader(job))
+                break
+            except Exception as exc:
+                # On a shared server another session may cancel ours; the read is timed again from the start.
+                if "canceling statement due to user request" not in str(exc) or attempt == ATTEMPTS:
+                    raise
+                log.warning("%s %s.%s cancelled by the server, read again", driver, job.source.name, job.table)
         seconds = time.perf_counter() - t0
         entry = per_table.setdefault(job.table, {"rows": 0, "s": 0.0})
         entry["rows"] += rows
