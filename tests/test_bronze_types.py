@@ -8,6 +8,7 @@ other widths and kinds. The three load into the same bronze rows.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import subprocess
 import sys
@@ -19,7 +20,10 @@ from bronze_support import run_bronze, wh, write_config
 from deployment_variants import DATE_TYPES, clone_database, retype
 from pg_util import execute, query
 
+from dwh.bench.extract_drivers import compare, jobs_for
 from dwh.devdb import drop_database
+from dwh.pipelines import bronze_settings
+from dwh.settings import SourceDatabase
 from dwh.sources.catalog import TABLES
 from dwh.sources.declared import declared_columns
 
@@ -138,6 +142,19 @@ def test_the_late_evening_is_where_the_utc_day_is_the_next_one(variants):
         f"AND CAST(timezone('{zone}', fecha_inscripcion) AS DATE) = DATE '{AS_OF}'",
     )[0][0]
     assert on_as_of > 0
+
+
+def test_the_adbc_and_csv_readers_give_the_same_rows_and_types(variants):
+    """Every Guaraní query on every deployment variant: the binary (ADBC) reader's typed columns and the CSV
+    reader's text renderings load the same rows, values and declared Arrow types."""
+    zone, urls, _changed, _warehouse, _result = variants
+    os.environ.update(DWH_TIMEZONE=zone, DWH_AS_OF=AS_OF)
+    sources = [SourceDatabase(f"v_{kind}", url, "guarani") for kind, url in urls.items()]
+    tables = [t for t in TABLES if t.kind == "guarani"]
+    jobs = jobs_for(sources, tables, bronze_settings.incremental_start(), dt.date.fromisoformat(AS_OF))
+    assert len(jobs) >= len(sources) * (len(tables) - 1)
+    problems = {f"{job.source.name}.{job.table}": found for job in jobs if (found := compare(job))}
+    assert not problems
 
 
 def test_a_column_that_cannot_be_read_as_its_declared_type_fails_that_source_only(base_source, pg_admin_url, tmp_path):

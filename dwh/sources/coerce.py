@@ -69,15 +69,19 @@ def coerce(
     Days and instants follow one rule: an instant (TIMESTAMPTZ) is taken on `time_zone`'s clock, and a
     wall-clock TIMESTAMP is read as local time there. A column that cannot be converted without guessing
     (text where a date is declared, a date where a number is) raises TypeMismatch.
+
+    The spec's `output` renders the value for the CSV reader (instants as UTC ISO text); its `typed` is the
+    same value as a typed expression (an instant as TIMESTAMPTZ) for a binary reader.
     """
     col = f'q."{name}"'
     zone = _quote(time_zone)
     expr: str | None = None
+    typed = ""  # for a binary reader, when expr is not already of the declared type's PostgreSQL type
     arrow: pa.DataType
     if declared == "BIGINT":
         arrow = pa.int64()
         if type_code in INTEGERS:
-            expr = col
+            expr, typed = col, f"{col}::bigint"
         elif type_code == NUMERIC and not scale:
             expr = f"{col}::bigint"
     elif declared in ("DOUBLE", "FLOAT"):
@@ -108,11 +112,13 @@ def coerce(
     elif declared == "TIMESTAMP WITH TIME ZONE":
         arrow = pa.timestamp("us", tz="UTC")
         if type_code == TIMESTAMPTZ:
-            expr = _UTC_TEXT.format(expr=col)
+            typed = col
         elif type_code == TIMESTAMP:
-            expr = _UTC_TEXT.format(expr=f"({col} AT TIME ZONE {zone})")
+            typed = f"({col} AT TIME ZONE {zone})"
         elif type_code == DATE:
-            expr = _UTC_TEXT.format(expr=f"({col}::timestamp AT TIME ZONE {zone})")
+            typed = f"({col}::timestamp AT TIME ZONE {zone})"
+        if typed:
+            expr = _UTC_TEXT.format(expr=typed)
     else:
         raise TypeMismatch(f"column {name}: declared type {declared} has no reader")
     if expr is None:
@@ -120,4 +126,4 @@ def coerce(
             f"column {name}: the source holds it as {source_type_name(type_code, precision, scale)}, "
             f"which cannot be read as its declared type {declared}"
         )
-    return ColumnSpec(name, arrow, expr)
+    return ColumnSpec(name, arrow, expr, "" if typed == expr else typed)

@@ -23,6 +23,9 @@ class ColumnSpec:
     name: str
     arrow: pa.DataType
     output: str  # SQL expression over the subquery alias q
+    # The same value as a SQL expression of the PostgreSQL type matching `arrow`, for a binary reader
+    # (dwh.sources.pg_adbc); empty when `output` is one already (only instants are written as text).
+    typed: str = ""
 
 
 def arrow_schema(specs: list[ColumnSpec]) -> pa.Schema:
