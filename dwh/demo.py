@@ -38,9 +38,9 @@ def _source_rows(url: str) -> int:
 def _warehouse_rows(path: Path) -> dict[str, int]:
     if not path.exists():
         return {}
-    import duckdb
+    from dwh import duck
 
-    with duckdb.connect(str(path), read_only=True) as con:
+    with duck.connect(str(path), read_only=True, stage="demo") as con:
         tables = con.execute("SELECT schema_name, table_name, estimated_size FROM duckdb_tables()").fetchall()
     counts: dict[str, int] = {}
     for schema, table, size in tables:

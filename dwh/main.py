@@ -10,6 +10,7 @@ from pathlib import Path
 
 import duckdb
 
+from dwh.duck import out_of_memory, out_of_memory_message
 from dwh.layers import DataTestError, LabelsNotBuilt, SqlLayerError, SqlRunError, summary
 from dwh.logs import setup_logging
 from dwh.ops import freshness, keys
@@ -123,7 +124,7 @@ def _pipeline(args: argparse.Namespace, command: str, publish: bool) -> int:
         selection = resolve(_split(args.layer), _split(args.select), bronze_settings.selected_tables(settings))
         # a layer built on its own from the warehouse reads no source (and checks no freshness)
         sources = load_config(settings.config_path) if publish or "bronze" in selection.layers else []
-        bronze_settings.configure_dlt()
+        bronze_settings.configure_dlt(settings=settings)
         if args.source:
             if args.source not in {s.name for s in sources}:
                 raise ConfigError(
@@ -209,7 +210,9 @@ def _run(
         runlog.add_publish(done)
         runlog.write(warehouse)
     except (OSError, duckdb.Error) as exc:  # duckdb.Error: the CHECKPOINT before the copy failed
-        log.error("publishing failed (%s); the published warehouse is unchanged", exc)
+        detail = out_of_memory(exc)
+        problem = str(exc) if detail is None else out_of_memory_message("publish", settings.memory_limit, detail)
+        log.error("publishing failed (%s); the published warehouse is unchanged", problem)
         return EXIT_FAILED
     return _exit_status(runlog, stale, blocked, moved, t0)
 
@@ -248,6 +251,8 @@ def _build(
             # Outside the per-source steps (dlt's state directory, the outcome table): a read-only
             # directory or a full disk ends the run with a message, not a traceback.
             message = scrub_passwords(" ".join(str(exc).split()))
+            if (detail := out_of_memory(exc)) is not None:
+                message = out_of_memory_message("bronze", settings.memory_limit, detail)
             runlog.add("bronze", "failed", error=message)
             return f"bronze failed: {type(exc).__name__}: {message}"
         for o in report.outcomes:
@@ -273,6 +278,8 @@ def _build(
             # duckdb.Error / OSError: the file cannot take the write (commit or WAL on a read-only
             # directory or a full disk); the layer's transaction was rolled back.
             message = scrub_passwords(_with_cause(exc))
+            if (detail := out_of_memory(exc)) is not None:
+                message = out_of_memory_message(layer, settings.memory_limit, detail, quote=False) + f"; {message}"
             runlog.add(layer, "failed", error=message)
             return f"{layer} not built (the previous {layer} is unchanged): {message}"
         for table, rows in run.tables.items():

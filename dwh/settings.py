@@ -246,6 +246,58 @@ def time_zone(env: Mapping[str, str] | None = None) -> str:
     return raw
 
 
+DEFAULT_MEMORY_LIMIT = "1GB"
+UNCAPPED = "none"
+# DuckDB's size units: KB, MB, GB, TB are powers of 1000, KiB, MiB, GiB, TiB powers of 1024.
+_SIZE_UNITS = {
+    "B": 1,
+    "KB": 10**3,
+    "MB": 10**6,
+    "GB": 10**9,
+    "TB": 10**12,
+    "KiB": 2**10,
+    "MiB": 2**20,
+    "GiB": 2**30,
+    "TiB": 2**40,
+}
+_SIZE_RE = re.compile(r"^(\d+(?:\.\d+)?)\s*([KMGT]?i?B)$", re.IGNORECASE)
+
+
+def _size(text: str) -> tuple[str, str]:
+    """(number, unit) of a DuckDB size ('1GB', '1.5 gb', '512MiB'); ValueError when it is not one."""
+    match = _SIZE_RE.match(text.strip())
+    unit = next((u for u in _SIZE_UNITS if match and u.lower() == match.group(2).lower()), None)
+    if match is None or unit is None:
+        raise ValueError(text)
+    return match.group(1), unit
+
+
+def size_bytes(text: str) -> int:
+    """The bytes of a DuckDB size ('1GB' is 10**9, '1GiB' 2**30); ValueError when it is not one."""
+    number, unit = _size(text)
+    return int(float(number) * _SIZE_UNITS[unit])
+
+
+def memory_limit(env: Mapping[str, str] | None = None) -> str | None:
+    """$DWH_MEMORY_LIMIT, the cap of every DuckDB connection, as DuckDB reads it (default 1GB).
+
+    None for `none`: DuckDB's own default applies (80% of the machine's RAM), used to measure uncapped.
+    """
+    raw = (_env("DWH_MEMORY_LIMIT", env) or "").strip() or DEFAULT_MEMORY_LIMIT
+    if raw.lower() == UNCAPPED:
+        return None
+    try:
+        number, unit = _size(raw)
+    except ValueError:
+        raise ConfigError(
+            f"DWH_MEMORY_LIMIT={raw!r} is not a size: use a number and a unit as DuckDB reads them "
+            f"(512MB, 1GB, 1.5GB, 2GiB) or {UNCAPPED} for DuckDB's own default"
+        ) from None
+    if size_bytes(raw) < 2**20:
+        raise ConfigError(f"DWH_MEMORY_LIMIT={raw!r} is below 1MB: DuckDB cannot run a query in that")
+    return number + unit
+
+
 def as_of_date(env: Mapping[str, str] | None = None) -> datetime.date:
     """The run's reference date: $DWH_AS_OF (YYYY-MM-DD), else today."""
     raw = (_env("DWH_AS_OF", env) or "").strip()
@@ -383,6 +435,16 @@ VARIABLES: tuple[Variable, ...] = (
         "or a SQLAlchemy SQLite or PostgreSQL URL; the pipeline reads it back through a `SOURCE_DATABASES` entry "
         "of kind `intervenciones` (`dwh/docs/INTERVENCIONES.md`)",
         "dwh/data/app.sqlite",
+    ),
+    Variable(
+        "DWH_MEMORY_LIMIT",
+        "size",
+        f"`{DEFAULT_MEMORY_LIMIT}`",
+        "the memory cap of every DuckDB connection dwh opens (bronze, silver, gold, publish, dashboard, ML), as "
+        "DuckDB reads sizes (`512MB`, `1.5GB`, `2GiB`); above it DuckDB spills to `<name>.tmp/` beside the "
+        "warehouse (at most 10GB there) and a stage that still cannot finish fails naming itself; `none`: "
+        "DuckDB's own default (80% of RAM, uncapped by dwh)",
+        DEFAULT_MEMORY_LIMIT,
     ),
     Variable("DWH_MODELS_DIR", "path", "`models/` beside the warehouse", "where ML training runs are kept"),
     Variable("DWH_LOG_LEVEL", "level", "`INFO`", "logging level", "INFO"),
@@ -584,6 +646,7 @@ class RunSettings:
     app_db: str = field(repr=False)
     hash_salt: str | None = field(default=None, repr=False)
     reconcile: str = "auto"
+    memory_limit: str | None = DEFAULT_MEMORY_LIMIT  # None: DuckDB's own default (DWH_MEMORY_LIMIT=none)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> RunSettings:
@@ -606,4 +669,5 @@ class RunSettings:
             app_db=app_db_url(env),
             hash_salt=hash_salt(env),
             reconcile=reconcile_policy(env),
+            memory_limit=memory_limit(env),
         )

@@ -5,6 +5,7 @@
 - `dwh.dashboard` and `dwh.ml` read only the published file: they import neither `dwh.layers` nor `dwh.pipelines`
   nor `dwh.main` (the path of that file comes from `dwh.settings` / `dwh.ops.publish`).
 - `dwh.settings` and `dwh.sources` know no layer, operation or reader (settings reads the bronze catalog).
+- `dwh.duck` (how every module opens DuckDB) knows only `dwh.settings`, so every other package may use it.
 - No module outside `dwh.layers` imports a private module of it.
 """
 
@@ -25,6 +26,7 @@ FORBIDDEN = {
     # settings reads the catalog of bronze tables (dwh.sources.catalog) to check the names it is given
     "dwh.settings": ("dwh.layers", "dwh.ops", "dwh.pipelines", "dwh.main", "dwh.dashboard", "dwh.ml"),
     "dwh.sources": ("dwh.layers", "dwh.ops", "dwh.pipelines", "dwh.main", "dwh.dashboard", "dwh.ml"),
+    "dwh.duck": ("dwh.layers", "dwh.ops", "dwh.pipelines", "dwh.main", "dwh.dashboard", "dwh.ml", "dwh.sources"),
 }
 
 

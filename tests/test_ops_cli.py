@@ -282,3 +282,25 @@ def test_a_full_refresh_killed_after_deleting_rows_is_finished_by_the_next_plain
     assert "an interrupted full reload is finished" in done.stderr
     assert wh_scalar(wh_path, count) == before
     assert wh(wh_path, "SELECT count(*) FROM bronze._dwh_full_reload_pending") == [(0,)]
+
+
+@pytest.mark.parametrize("layer", ["silver", "gold"])
+def test_a_layer_out_of_memory_names_its_stage_and_the_limit_and_publishes_nothing(workdir, layer):
+    published, working = workdir / "published" / "warehouse.duckdb", workdir / "warehouse.duckdb"
+    before = sha256(published)
+    rows = wh(working, f"SELECT table_name, estimated_size FROM duckdb_tables() WHERE schema_name = '{layer}'")
+    done = run_main(workdir, "--layer", layer, DWH_MEMORY_LIMIT="20MB")
+    assert done.returncode == 1, done.stderr[-2000:]
+    assert (
+        f"stage {layer} ran out of memory under DWH_MEMORY_LIMIT=20MB: raise it (for example DWH_MEMORY_LIMIT=40MB) "
+        "or free memory" in done.stderr
+    )
+    assert "Out of Memory Error" in done.stderr and "is unchanged" in done.stderr
+    assert sha256(published) == before
+    after = wh(working, f"SELECT table_name, estimated_size FROM duckdb_tables() WHERE schema_name = '{layer}'")
+    assert sorted(after) == sorted(rows)
+    assert not (workdir / "warehouse.duckdb.tmp").exists()
+    failed = wh_scalar(
+        working, "SELECT status FROM dwh_meta.layer_runs WHERE layer = ? ORDER BY started_at DESC LIMIT 1", [layer]
+    )
+    assert failed == "failed"

@@ -24,6 +24,7 @@ def test_defaults_from_an_empty_environment(tmp_path):
     assert settings.incremental_start == dt.date(1900, 1, 1)
     assert settings.seeds_dir is None and settings.hash_salt is None
     assert settings.app_db.startswith("sqlite:///") and settings.app_db.endswith("/app.sqlite")
+    assert settings.memory_limit == "1GB"
 
 
 def test_every_value_is_read_and_typed(tmp_path):
@@ -40,6 +41,7 @@ def test_every_value_is_read_and_typed(tmp_path):
         "DWH_KEY_FILE": str(tmp_path / "k.key"),
         "DWH_HASH_SALT": "s3cret",
         "DWH_APP_DB": str(tmp_path / "app.sqlite"),
+        "DWH_MEMORY_LIMIT": "2.5GB",
     }
     settings = RunSettings.from_env(env)
     assert settings.config_path == tmp_path / "c.py"
@@ -50,6 +52,7 @@ def test_every_value_is_read_and_typed(tmp_path):
     assert settings.lag_days == {"course_inscriptions": 9}
     assert settings.seeds_dir == tmp_path / "seeds" and settings.key_file == tmp_path / "k.key"
     assert settings.hash_salt == "s3cret" and "s3cret" not in repr(settings)
+    assert settings.memory_limit == "2.5GB"
     with pytest.raises(dataclasses.FrozenInstanceError):
         settings.as_of = dt.date(2000, 1, 1)  # type: ignore[misc]
 
@@ -63,6 +66,7 @@ def test_every_value_is_read_and_typed(tmp_path):
         ("DWH_INCREMENTAL_START_DATE", "yesterday"),
         ("DWH_LAG_DAYS_COURSE_INSCRIPTIONS", "-3"),
         ("DWH_APP_DB", "mysql://u@h/db"),
+        ("DWH_MEMORY_LIMIT", "a lot"),
     ],
 )
 def test_a_bad_value_is_a_config_error_naming_the_variable(name, value):

@@ -29,7 +29,7 @@ from dwh.bench.ml import MODELS as ML_MODELS
 from dwh.bench.ml import run_ml_stage
 from dwh.bench.mutate import Delta, mutate
 from dwh.logs import setup_logging
-from dwh.settings import load_config
+from dwh.settings import DEFAULT_MEMORY_LIMIT, load_config
 from dwh.synthetic.generate import MOODLE_NAME, SOURCE_NAMES, GeneratedSource, write_config
 from dwh.synthetic.params import GeneratorConfig
 from dwh.synthetic.profile import PROFILES
@@ -42,6 +42,11 @@ TARGET_FULL_VS_FLOOR = 1.5
 TARGET_INCR_VS_FULL = 0.10
 TARGET_RSS_MB = 1024
 TARGET_RSS_GROWTH = 1.25
+# Targets of the memory cap (DWH_MEMORY_LIMIT, default 1GB): every pipeline stage (bronze b and c, silver s,
+# gold g) peaks at <= 1.5 GB, and silver and gold under the cap take at most 25% longer than uncapped (s', g').
+TARGET_CAPPED_RSS_MB = 1536
+TARGET_CAP_SLOWDOWN = 1.25
+CAPPED_STAGES = ("b", "s ", "g ", "c")
 DEFAULT_DELTA = 0.005
 
 
@@ -210,11 +215,21 @@ def bench_scale(
     if full.detail.get("run_id") is None:
         return result
     log.info("(s) silver build on the full bronze")
-    result.stages.append(run_layer_stage("silver", warehouse, work / "silver.log", timeout))
-    if result.stages[-1].ok:
+    silver = run_layer_stage("silver", warehouse, work / "silver.log", timeout)
+    result.stages.append(silver)
+    gold = None
+    if silver.ok:
         log.info("(g) gold build on that silver")
-        result.stages.append(run_layer_stage("gold", warehouse, work / "gold.log", timeout))
-        if ml and result.stages[-1].ok:
+        gold = run_layer_stage("gold", warehouse, work / "gold.log", timeout)
+        result.stages.append(gold)
+    if gold is not None and gold.ok:
+        # the same two builds uncapped (DWH_MEMORY_LIMIT=none), in the same run: what the default cap costs
+        log.info("(s') silver build again, uncapped")
+        result.stages.append(run_layer_stage("silver", warehouse, work / "silver_nocap.log", timeout, capped=False))
+        if result.stages[-1].ok:
+            log.info("(g') gold build again, uncapped")
+            result.stages.append(run_layer_stage("gold", warehouse, work / "gold_nocap.log", timeout, capped=False))
+        if ml:
             for model in ML_MODELS:
                 log.info("(m) training %s on that gold", model)
                 result.stages.append(run_ml_stage(model, warehouse, work, timeout))
@@ -303,6 +318,8 @@ def report(results: list[ScaleResult]) -> str:
             f"  peak RSS of bronze (b, c)   {bronze_peak:>8,.0f} MB  target < {TARGET_RSS_MB:,} MB  "
             f"{_verdict(b.ok and (c is None or c.ok) and bronze_peak < TARGET_RSS_MB)}"
         )
+    for r in results:
+        lines += _cap_lines(r)
     if len(peaks) >= 2:
         low, high = min(p for _, p in peaks), max(p for _, p in peaks)
         growth = high / low if low else float("inf")
@@ -312,6 +329,29 @@ def report(results: list[ScaleResult]) -> str:
             f"x{TARGET_RSS_GROWTH:.2f}   {_verdict(growth <= TARGET_RSS_GROWTH)}"
         )
     return "\n".join(lines) + "\n"
+
+
+def _cap_lines(r: ScaleResult) -> list[str]:
+    """The memory cap's targets at one scale: capped / uncapped wall time of silver and gold, and the peak RSS
+    of every capped pipeline stage."""
+    capped = [s for s in r.stages if s.stage.startswith(CAPPED_STAGES)]
+    if not any(s.stage.startswith(("s ", "g ")) for s in capped):
+        return []
+    lines = [f"{r.students:,} students, memory cap (DWH_MEMORY_LIMIT={DEFAULT_MEMORY_LIMIT} vs none):"]
+    for prefix, name in (("s", "silver"), ("g", "gold")):
+        ratio = _ratio(r.stage(prefix + " "), r.stage(prefix + "'"))
+        shown = "failed" if ratio is None else f"{ratio:.2f}"
+        lines.append(
+            f"  {prefix}/{prefix}'  {name + ' capped / uncapped':<26}{shown:>8}   "
+            f"target <= {TARGET_CAP_SLOWDOWN:.2f}   {_verdict(ratio is not None and ratio <= TARGET_CAP_SLOWDOWN)}"
+        )
+    peak = max(s.measurement.peak_rss_mb for s in capped)
+    names = ", ".join(s.stage.split()[0] for s in capped)
+    lines.append(
+        f"  peak RSS of every capped stage ({names}) {peak:>8,.0f} MB  target <= {TARGET_CAPPED_RSS_MB:,} MB  "
+        f"{_verdict(all(s.ok for s in capped) and peak <= TARGET_CAPPED_RSS_MB)}"
+    )
+    return lines
 
 
 def _as_json(results: list[ScaleResult]) -> list[dict]:

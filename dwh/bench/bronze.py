@@ -12,15 +12,11 @@ from pathlib import Path
 import duckdb
 
 from dwh.bench.measure import Measurement, python_module, run_measured
-from dwh.pipelines import bronze_settings
+from dwh.settings import DEFAULT_MEMORY_LIMIT
 
 log = logging.getLogger("dwh.bench")
 BRONZE_MODULE = "dwh.pipelines.bronze_ingest"
 FLOOR_MODULE = "dwh.bench.floor"
-DUCKDB_CONFIG_VAR = "DESTINATION__DUCKDB__CREDENTIALS__GLOBAL_CONFIG"
-# DuckDB may otherwise spill up to 90% of the free disk: a merge that goes quadratic wrote 19 GB of temp files
-# at 100,000 students before it was killed. The cap only makes such a run fail sooner.
-DUCKDB_MAX_TEMP = "10GB"
 _SOURCE_LINE = re.compile(r"dwh\.bronze: source (\w+): ([\d,]+) rows in (\d+) tables in ([\d.]+)s")
 
 
@@ -95,14 +91,10 @@ def source_seconds(log_path: Path) -> dict[str, float]:
 
 
 def bronze_env(config: Path, warehouse: Path) -> dict[str, str]:
-    """The child's environment: this config and warehouse, all tables, bronze's own DuckDB settings plus a cap
-    on DuckDB's temp files (unless the caller's environment sets the DuckDB config itself)."""
+    """The child's environment: this config and warehouse, all tables, the default memory cap (unless the
+    caller's environment sets DWH_MEMORY_LIMIT); bronze then caps dlt's DuckDB and its temp files itself."""
     env = {"DWH_CONFIG": str(config), "DWH_DUCKDB_PATH": str(warehouse), "DWH_BRONZE_RESOURCES": ""}
-    if DUCKDB_CONFIG_VAR not in os.environ:
-        defaults = bronze_settings.configure_dlt({})
-        duck = json.loads(defaults.get(DUCKDB_CONFIG_VAR, "{}"))
-        duck.setdefault("max_temp_directory_size", DUCKDB_MAX_TEMP)
-        env[DUCKDB_CONFIG_VAR] = json.dumps(duck)
+    env["DWH_MEMORY_LIMIT"] = os.environ.get("DWH_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT)
     return env
 
 

@@ -27,7 +27,6 @@ from dwh.sources.changes import render
 from dwh.sources.sql_resource import initial_cursor, read_sql, source_engine
 
 log = logging.getLogger("dwh.bench.floor")
-DUCKDB_CONFIG_VAR = "DESTINATION__DUCKDB__CREDENTIALS__GLOBAL_CONFIG"
 _SCHEMA_VARIANT_CODES = {"42P01", "42703", "3F000", "42883"}  # as dwh.sources.sql_resource.describe
 # PostgreSQL type OIDs -> DuckDB types, so read_csv parses every column as bronze types it.
 _DUCKDB_TYPES = {
@@ -54,12 +53,13 @@ class _Variant(Exception):
     """The source lacks something the query needs (the same rule bronze uses to fall back or skip)."""
 
 
-def duckdb_settings() -> dict:
-    """DuckDB settings as bronze configures dlt's DuckDB destination (bronze_settings), e.g. a memory cap."""
-    env: dict[str, str] = {}
-    if DUCKDB_CONFIG_VAR in os.environ:
-        env[DUCKDB_CONFIG_VAR] = os.environ[DUCKDB_CONFIG_VAR]
-    return json.loads(bronze_settings.configure_dlt(env).get(DUCKDB_CONFIG_VAR, "{}"))
+def duckdb_settings(warehouse: Path) -> dict:
+    """DuckDB settings as bronze configures dlt's DuckDB destination for this warehouse (DWH_MEMORY_LIMIT's cap,
+    the spill directory beside it, two threads)."""
+    env = {"DWH_DUCKDB_PATH": str(warehouse)}
+    if (limit := os.environ.get("DWH_MEMORY_LIMIT")) is not None:
+        env["DWH_MEMORY_LIMIT"] = limit
+    return json.loads(bronze_settings.configure_dlt(env)[bronze_settings.DUCKDB_CONFIG])
 
 
 def _duckdb_type(col) -> str:
@@ -135,7 +135,7 @@ def run_floor(
     warehouse.unlink(missing_ok=True)
     conns = {s.name: source_engine(s).raw_connection() for s in sources}
     con = duckdb.connect(str(warehouse))
-    for key, value in duckdb_settings().items():
+    for key, value in duckdb_settings(warehouse).items():
         con.execute(f"SET {key} = {value!r}" if isinstance(value, str) else f"SET {key} = {value}")
     per_table: dict[str, dict] = {}
     try:

@@ -13,7 +13,7 @@ from pathlib import Path
 from dwh.dashboard.servidor import hilos_por_defecto, servir
 from dwh.dashboard.usuarios import ROLES, TODAS, TUTOR, ConfigAcceso, cargar_acceso, entrada, hashear, verificar
 from dwh.logs import setup_logging
-from dwh.settings import ConfigError, dashboard_port
+from dwh.settings import ConfigError, dashboard_port, memory_limit
 
 log = logging.getLogger("dwh.dashboard")
 
@@ -161,6 +161,7 @@ def _servir(args: argparse.Namespace) -> int:
     from dwh.dashboard.publicado import ruta_publicada
 
     hilos = args.threads if args.threads is not None else hilos_por_defecto()
+    memory_limit()  # a bad DWH_MEMORY_LIMIT stops here (exit 2), not at the first query
     config = _acceso(args)
     ruta = ruta_publicada()
     log.info("dashboard reading %s (read-only); users from %s", ruta, config.origen)

@@ -12,8 +12,9 @@ from pathlib import Path
 import duckdb
 
 from dwh.dashboard import queries as q
+from dwh.duck import out_of_memory, out_of_memory_message
 from dwh.ops.publish import published_path
-from dwh.settings import warehouse_path
+from dwh.settings import memory_limit, warehouse_path
 
 log = logging.getLogger("dwh.dashboard")
 
@@ -65,6 +66,10 @@ class Publicado:
             self._en_uso += 1
         try:
             yield con
+        except duckdb.Error as exc:
+            if (detail := out_of_memory(exc)) is not None:
+                log.error("%s", out_of_memory_message("dashboard", memory_limit(), detail))
+            raise
         finally:
             with self._cond:
                 self._en_uso -= 1

@@ -6,8 +6,7 @@ import datetime as dt
 import tempfile
 from pathlib import Path
 
-import duckdb
-
+from dwh import duck
 from dwh.layers import SqlFile, bronze_placeholders, build_layer, layer_files, parse_lineage
 from dwh.settings import env_example, readme_table
 
@@ -23,7 +22,7 @@ _DOCS_AS_OF = dt.date(2025, 11, 30)
 
 def _columns(warehouse: Path, target: str) -> list[tuple[str, str]]:
     schema, table = target.split(".")
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with duck.connect(str(warehouse), read_only=True, stage="docs") as con:
         return con.execute(
             "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = ? "
             "AND table_name = ? ORDER BY ordinal_position",
@@ -34,7 +33,7 @@ def _columns(warehouse: Path, target: str) -> list[tuple[str, str]]:
 def build_empty_warehouse(directory: Path) -> Path:
     """A warehouse with empty bronze tables and every documented layer built on them."""
     warehouse = directory / "docs.duckdb"
-    with duckdb.connect(str(warehouse)) as con:
+    with duck.connect(str(warehouse), stage="docs") as con:
         for statement in bronze_placeholders():
             con.execute(statement)
     for layer in LAYERS:
@@ -119,7 +118,7 @@ def bronze_schema_sql(warehouse: Path) -> str:
     out = [
         *HEADER,
     ]
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with duck.connect(str(warehouse), read_only=True, stage="docs") as con:
         for table in TABLES:
             cols = con.execute(
                 "SELECT column_name, data_type FROM information_schema.columns WHERE "

@@ -34,6 +34,8 @@ def parse_lineage(sql_file: SqlFile) -> Lineage:
             if target is not None:
                 created.add(_qualified(target))
         for table in statement.find_all(exp.Table):
+            if isinstance(table.this, exp.Func):  # a table function (duckdb_columns()) reads the catalog
+                continue
             name = _qualified(table)
             if table is not target and name not in ctes:
                 reads.add(name)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import duckdb
 
+from dwh import duck
 from dwh.layers import session
 from dwh.layers.data_tests import TestResult, run_tests
 from dwh.layers.session import SEEDS_ROOT, configure_session, prepare_layer
@@ -149,7 +150,13 @@ def build_layer(
     run = LayerRun(layer, uuid.uuid4().hex[:12], as_of)
     started = dt.datetime.now(dt.timezone.utc)
     t0 = time.perf_counter()
-    con = duckdb.connect(str(warehouse))
+    con = duck.connect(
+        str(warehouse),
+        stage=layer,
+        limit=settings.memory_limit,
+        warehouse=Path(warehouse),
+        preserve_insertion_order=False,
+    )
     try:
         configure_session(con, as_of, settings.time_zone, variables)
         con.execute("BEGIN TRANSACTION")

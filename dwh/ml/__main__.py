@@ -7,10 +7,14 @@ import logging
 import sys
 from pathlib import Path
 
+import duckdb
+
+from dwh.duck import out_of_memory, out_of_memory_message
 from dwh.logs import setup_logging
 from dwh.ml import runs
 from dwh.ml.calibration import METHODS
 from dwh.ml.train import MODELS
+from dwh.settings import ConfigError, memory_limit
 
 log = logging.getLogger("dwh.ml")
 
@@ -56,6 +60,11 @@ def main(argv: list[str] | None = None) -> int:
         log.error("--oracle-replicas must be at least 200 (the oracle's interval needs them)")
         return 2
     try:
+        memory_limit()
+    except ConfigError as exc:
+        log.error("%s", exc)
+        return 2
+    try:
         if args.command == "train":
             from dwh.ml.tft import TftSettings
             from dwh.ml.train import train
@@ -92,6 +101,12 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except (FileNotFoundError, ValueError) as exc:
         log.error("%s", exc)
+        return 1
+    except duckdb.Error as exc:
+        detail = out_of_memory(exc)
+        if detail is None:
+            raise
+        log.error("%s", out_of_memory_message("ml", memory_limit(), detail))
         return 1
     return 0
 

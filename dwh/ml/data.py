@@ -8,6 +8,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from dwh import duck
 from dwh.ml.model import Inputs
 from dwh.ops.publish import published_path
 from dwh.settings import warehouse_path
@@ -33,7 +34,7 @@ def default_source() -> Path:
 def _connect(path: Path) -> duckdb.DuckDBPyConnection:
     if not path.is_file():
         raise FileNotFoundError(f"no published warehouse at {path}: run python -m dwh.main first")
-    con = duckdb.connect(str(path), read_only=True)
+    con = duck.connect(str(path), read_only=True, stage="ml")
     missing = [
         t
         for t in ("gold_tft_training_dataset", "gold_tft_feature_roles", "gold_tft_inference_frame")

@@ -8,13 +8,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import pandas as pd
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
+from dwh import duck
 from dwh.ops.keys import KeyFileError, pseudonym, read_key
 from dwh.settings import ConfigError, SourceDatabase, load_config, scrub_passwords, warehouse_path
 from dwh.synthetic import catalogs, futures
@@ -189,7 +189,7 @@ def _check(source: Synthetic, world: SourceWorld) -> None:
 
 def _warehouse(published: Path) -> tuple[int, LabelRules]:
     """The origin year of time_idx and gold's label parameters and calendar, as the warehouse has them."""
-    with duckdb.connect(str(published), read_only=True) as con:
+    with duck.connect(str(published), read_only=True, stage="ml") as con:
         origin = con.execute("SELECT value FROM silver.seed_settings WHERE name = 'anio_relativo_origen'").fetchone()
         params = dict(con.execute("SELECT nombre, valor FROM gold.seed_label_params").fetchall())
         calendar = con.execute(

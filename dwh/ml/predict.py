@@ -12,6 +12,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from dwh import duck
 from dwh.ml import card, runs
 from dwh.ml.calibration import Calibrator
 from dwh.ml.data import Frames, read_frames, read_inference
@@ -98,7 +99,7 @@ def predict(run_dir: Path, published: Path, warehouse: Path, model_name: str | N
     scored["scored_at"] = dt.datetime.now(dt.timezone.utc)
     card_text = (run_dir / card.FILE).read_text(encoding="utf-8") if (run_dir / card.FILE).exists() else None
     with warehouse_lock(warehouse, "python -m dwh.ml predict"):
-        with duckdb.connect(str(warehouse)) as con:
+        with duck.connect(str(warehouse), stage="ml") as con:
             _ensure_table(con)
             con.register("scored", scored[list(PREDICTION_COLUMNS)])
             con.execute(f"INSERT INTO ml.predicciones ({', '.join(PREDICTION_COLUMNS)}) SELECT * FROM scored")

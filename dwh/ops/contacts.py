@@ -9,6 +9,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from dwh import duck
+
 log = logging.getLogger("dwh.contacts")
 
 FILE_NAME = "contactos.duckdb"
@@ -74,7 +76,7 @@ def contacts_sql(con: duckdb.DuckDBPyConnection) -> str:
 def write_contacts(warehouse: Path, target: Path) -> int:
     """Write the contacts of `warehouse` to a new file `target` (mode 0400); returns the number of students."""
     target.unlink(missing_ok=True)
-    with duckdb.connect(str(target)) as con:
+    with duck.connect(str(target), stage="publish", warehouse=warehouse) as con:
         con.execute(f"ATTACH ? AS {SOURCE} (READ_ONLY)", [str(warehouse)])
         con.execute(f"CREATE TABLE main.{TABLE} AS {contacts_sql(con)}")
         rows: int = con.execute(f"SELECT count(*) FROM main.{TABLE}").fetchone()[0]  # type: ignore[index]
@@ -103,5 +105,5 @@ def read_contacts(
         if values is not None:
             sql += f" AND list_contains(?, {column})"
             params.append(list(values))
-    with duckdb.connect(str(path), read_only=True) as con:
+    with duck.connect(str(path), read_only=True, stage="dashboard") as con:
         return con.execute(sql + " ORDER BY apellido, nombres, alumno_key", params).df()

@@ -8,6 +8,7 @@ import sys
 
 import duckdb
 
+from dwh import duck
 from dwh.layers.bronze_schema import bronze_placeholders
 from dwh.layers.session import configure_session, prepare_layer
 from dwh.layers.sql_files import layer_files
@@ -92,7 +93,7 @@ def _explain_bronze(sources: list[SourceDatabase], selection: Selection, start: 
 
 def _explain_layers(selection: Selection, settings: RunSettings) -> int:
     failures = 0
-    con = duckdb.connect()
+    con = duck.connect(stage="dry-run")
     configure_session(con, settings.as_of, settings.time_zone, {"hash_salt": "dry-run"})
     for placeholder in bronze_placeholders():
         con.execute(placeholder)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import duckdb
 
+from dwh import duck
 from dwh.settings import APP_DB_KIND, SourceDatabase
 from dwh.sources.catalog import by_name
 
@@ -70,7 +71,7 @@ def newest_on(con: duckdb.DuckDBPyConnection) -> dict[str, dt.date]:
 
 def newest_dates(warehouse: Path, read_only: bool = True) -> dict[str, dt.date]:
     """newest_on() on the warehouse file."""
-    with duckdb.connect(str(warehouse), read_only=read_only) as con:
+    with duck.connect(str(warehouse), read_only=read_only, stage="freshness") as con:
         return newest_on(con)
 
 

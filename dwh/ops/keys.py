@@ -12,6 +12,7 @@ from pathlib import Path
 
 import duckdb
 
+from dwh import duck
 from dwh.settings import ConfigError, hash_salt, key_file_override
 
 log = logging.getLogger("dwh.keys")
@@ -136,7 +137,7 @@ def warehouse_key(warehouse: Path, key_file: Path | None = None, salt: str | Non
     if key_file is None:  # not given by the run's settings: the environment's
         salt, key_file = hash_salt(), key_path(warehouse)
     path = key_file
-    with duckdb.connect(str(warehouse)) as con:
+    with duck.connect(str(warehouse), stage="silver") as con:
         recorded = _recorded(con)
         if salt:
             key = key_from_salt(salt)

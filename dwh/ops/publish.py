@@ -11,6 +11,7 @@ from typing import cast
 
 import duckdb
 
+from dwh import duck
 from dwh.ops import identifiers
 from dwh.ops.contacts import SOURCE, contacts_path, write_contacts
 from dwh.ops.freshness import EVENT_TABLES
@@ -76,7 +77,7 @@ def _copy_sql(con: duckdb.DuckDBPyConnection) -> list[str]:
 def _write_published(warehouse: Path, tmp: Path) -> None:
     """A new DuckDB file holding only what may be published; no byte of the working file is copied, so no
     freed block of it can carry an identifier along."""
-    with duckdb.connect(str(tmp)) as con:
+    with duck.connect(str(tmp), stage="publish", warehouse=warehouse) as con:
         con.execute("SET enable_progress_bar = false")  # a nightly run's log is not a terminal
         con.execute(f"ATTACH ? AS {SOURCE} (READ_ONLY)", [str(warehouse)])
         for statement in _copy_sql(con):
@@ -98,7 +99,7 @@ def publish(warehouse: Path, target: Path | None = None) -> Published:
     target = target if target is not None else published_path(warehouse)
     target.parent.mkdir(parents=True, exist_ok=True)
     contacts = contacts_path(target)
-    with duckdb.connect(str(warehouse)) as con:
+    with duck.connect(str(warehouse), stage="publish", warehouse=warehouse) as con:
         # all committed data into the main file, so the read-only attach below needs no WAL
         con.execute("CHECKPOINT")
     tmp = target.with_name(f".{target.name}.publishing")

@@ -12,6 +12,7 @@ from typing import Any
 
 import duckdb
 
+from dwh import duck
 from dwh.layers.runner import META
 from dwh.ops.publish import Published
 from dwh.settings import scrub_passwords
@@ -87,7 +88,7 @@ class RunLog:
         if not warehouse.exists():
             return False
         try:
-            with duckdb.connect(str(warehouse)) as con:
+            with duck.connect(str(warehouse), stage="runlog") as con:
                 con.execute(f"CREATE SCHEMA IF NOT EXISTS {META}")
                 con.execute(DDL)
                 con.executemany(

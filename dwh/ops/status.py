@@ -10,6 +10,7 @@ from pathlib import Path
 
 import duckdb
 
+from dwh import duck
 from dwh.ops import freshness
 from dwh.ops.lock import holder, lock_path
 from dwh.ops.publish import published_path
@@ -62,7 +63,7 @@ def report(warehouse: Path, runs: int = 5) -> str:
     if not published.exists():
         return "\n".join(lines + ["", f"no published copy at {published} yet: run python -m dwh.main"])
     lines += ["", f"published copy {published}", "data tests of the last published build of each layer:"]
-    with duckdb.connect(str(published), read_only=True) as con:
+    with duck.connect(str(published), read_only=True, stage="status") as con:
         if _table_exists(con, "dwh_meta", "data_test_results"):
             for layer, run_id, total, warns, fails in con.execute(
                 "SELECT layer, run_id, count(*), count(*) FILTER (WHERE status = 'warn'), "

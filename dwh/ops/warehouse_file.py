@@ -9,6 +9,7 @@ from pathlib import Path
 
 import duckdb
 
+from dwh import duck
 from dwh.settings import dlt_state_dir
 
 log = logging.getLogger("dwh.ops")
@@ -41,7 +42,7 @@ def check_warehouse(warehouse: Path) -> Path | None:
     if not warehouse.exists():
         return None
     try:
-        with duckdb.connect(str(warehouse)) as con:
+        with duck.connect(str(warehouse), stage="check") as con:
             con.execute("SELECT count(*) FROM duckdb_tables()").fetchone()
         return None
     except duckdb.Error as exc:

@@ -14,6 +14,7 @@ import dlt
 from dlt.common.destination.exceptions import DestinationUndefinedEntity
 from dlt.pipeline.helpers import pipeline_drop
 
+from dwh.duck import out_of_memory, out_of_memory_message
 from dwh.pipelines import bronze_settings, bronze_warehouse, reconcile
 from dwh.pipelines.load_plan import plan_load
 from dwh.pipelines.reconcile import Reconciled
@@ -359,6 +360,8 @@ def run_bronze(
             report.reconciled.extend(_reconcile(pipeline, settings, source, reads, report.run_id))
         except Exception as exc:  # noqa: BLE001 - reported per source; the other sources go on
             message = scrub_passwords(_root_cause(exc))
+            if (detail := out_of_memory(exc)) is not None:
+                message = f"{out_of_memory_message('bronze', settings.memory_limit, detail)}; {message}"
             try:
                 # not has_pending_data: it misses a package already flagged for abort (see _abort_pending)
                 if pipeline.list_extracted_load_packages() or pipeline.list_normalized_load_packages():

@@ -5,7 +5,16 @@ from __future__ import annotations
 import datetime as dt
 import os
 
-from dwh.settings import DEFAULT_INCREMENTAL_START, ConfigError, RunSettings, bronze_resources, lag_days_override
+from dwh.duck import dlt_global_config
+from dwh.settings import (
+    DEFAULT_INCREMENTAL_START,
+    ConfigError,
+    RunSettings,
+    bronze_resources,
+    lag_days_override,
+    memory_limit,
+    warehouse_path,
+)
 from dwh.settings import incremental_start as _incremental_start
 from dwh.sources.catalog import TABLES, BronzeTable
 
@@ -16,14 +25,11 @@ _WORKER_VARS = {
     "DLT__NORMALIZE__WORKERS": "NORMALIZE__WORKERS",
     "DLT__LOAD__WORKERS": "LOAD__WORKERS",
 }
-# Bounded memory: one load job at a time, rotated intermediate files, a capped DuckDB.
+# Bounded memory: one load job at a time, rotated intermediate files, a capped DuckDB (DUCKDB_CONFIG).
 _DLT_DEFAULTS = {
     "LOAD__AUTO_ABORT_ON_TERMINAL_ERROR": "true",
     "DATA_WRITER__FILE_MAX_ITEMS": "500000",
     "NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID": "true",
-    "DESTINATION__DUCKDB__CREDENTIALS__GLOBAL_CONFIG": (
-        '{"memory_limit": "600MB", "threads": 2, "preserve_insertion_order": false}'
-    ),
     "RUNTIME__LOG_LEVEL": "ERROR",
     # One resource (one open query on the source) at a time.
     "EXTRACT__NEXT_ITEM_MODE": "fifo",
@@ -47,8 +53,15 @@ def lag_days(table: BronzeTable, settings: RunSettings | None = None) -> int:
     return table.lag_days if override is None else override
 
 
-def configure_dlt(env: dict[str, str] | None = None) -> dict[str, str]:
-    """Set the variables dlt reads from dwh's documented ones and bounded-memory defaults; returns them."""
+# dlt's DuckDB destination: always DWH_MEMORY_LIMIT's cap and the warehouse's spill directory.
+DUCKDB_CONFIG = "DESTINATION__DUCKDB__CREDENTIALS__GLOBAL_CONFIG"
+
+
+def configure_dlt(env: dict[str, str] | None = None, settings: RunSettings | None = None) -> dict[str, str]:
+    """Set the variables dlt reads from dwh's documented ones and bounded-memory defaults; returns them.
+
+    dlt's DuckDB settings follow DWH_MEMORY_LIMIT (of `settings`, else of `env`), whatever `env` held before.
+    """
     env = os.environ if env is None else env
     applied = {}
     for ours, theirs in _WORKER_VARS.items():
@@ -61,4 +74,9 @@ def configure_dlt(env: dict[str, str] | None = None) -> dict[str, str]:
     for key, value in _DLT_DEFAULTS.items():
         env.setdefault(key, value)
         applied[key] = env[key]
+    if settings is not None:
+        limit, warehouse = settings.memory_limit, settings.warehouse
+    else:
+        limit, warehouse = memory_limit(env), warehouse_path(env)
+    env[DUCKDB_CONFIG] = applied[DUCKDB_CONFIG] = dlt_global_config(limit, warehouse)
     return applied

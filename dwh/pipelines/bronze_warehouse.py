@@ -9,6 +9,7 @@ from pathlib import Path
 
 import duckdb
 
+from dwh import duck
 from dwh.layers.bronze_schema import DATASET, LOG_DDL, LOG_TABLE
 from dwh.sources.declared import BRONZE_DDL
 
@@ -17,7 +18,7 @@ RELOAD_TABLE = "_dwh_full_reload_pending"
 
 
 def table_exists(warehouse: Path, table: str) -> bool:
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with duck.connect(str(warehouse), read_only=True, stage="bronze") as con:
         return bool(
             con.execute(
                 "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
@@ -30,7 +31,7 @@ def previous_variant(warehouse: Path, source: str, table: str) -> str | None:
     """How the table was last read from this source: 'loaded' (main query) or 'fallback'."""
     if not warehouse.exists() or not table_exists(warehouse, LOG_TABLE):
         return None
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with duck.connect(str(warehouse), read_only=True, stage="bronze") as con:
         row = con.execute(
             f"SELECT status FROM {DATASET}.{LOG_TABLE} WHERE source_db = ? AND table_name = ? "
             "AND status IN ('loaded', 'fallback') ORDER BY started_at DESC LIMIT 1",
@@ -51,7 +52,7 @@ def read_source_state(warehouse: Path, source: str) -> SourceState:
     """How each table was last read from the source and which full reloads are unfinished, in one connection."""
     if not warehouse.exists():
         return SourceState()
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with duck.connect(str(warehouse), read_only=True, stage="bronze") as con:
         present = {
             r[0]
             for r in con.execute(
@@ -78,7 +79,7 @@ def delete_source_rows(warehouse: Path, table: str, source: str) -> None:
     """Before a first (append) load of a source's history, clear any rows it left without state."""
     if not warehouse.exists() or not table_exists(warehouse, table):
         return
-    with duckdb.connect(str(warehouse)) as con:
+    with duck.connect(str(warehouse), stage="bronze") as con:
         con.execute(f'DELETE FROM {DATASET}."{table}" WHERE source_db = ?', [source])
 
 
@@ -86,7 +87,7 @@ def delete_scope(warehouse: Path, table: str, source: str, column: str, ids: tup
     """Delete the source's rows of these groups (a table read per group by row versions: dwh.sources.changes)."""
     if not warehouse.exists() or not table_exists(warehouse, table):
         return
-    with duckdb.connect(str(warehouse)) as con:
+    with duck.connect(str(warehouse), stage="bronze") as con:
         con.execute(
             f'DELETE FROM {DATASET}."{table}" WHERE source_db = ? AND "{column}" IN (SELECT unnest(?))',
             [source, list(ids)],
@@ -100,7 +101,7 @@ def create_declared(warehouse: Path, tables: list[str]) -> None:
         match = re.search(rf"CREATE TABLE IF NOT EXISTS {DATASET}\.(\w+)", statement.query)
         if match:
             statements[match.group(1)] = statement.query
-    with duckdb.connect(str(warehouse)) as con:
+    with duck.connect(str(warehouse), stage="bronze") as con:
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {DATASET}")
         for table in tables:
             con.execute(statements[table])
@@ -108,7 +109,7 @@ def create_declared(warehouse: Path, tables: list[str]) -> None:
 
 def record_outcomes(warehouse: Path, run_id: str, started: dt.datetime, rows: list[tuple]) -> None:
     """Append (source, table, status, rows, message) rows of one run to the load log."""
-    with duckdb.connect(str(warehouse)) as con:
+    with duck.connect(str(warehouse), stage="bronze") as con:
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {DATASET}")
         con.execute(LOG_DDL)
         if rows:
@@ -125,7 +126,7 @@ def mark_full_reload(warehouse: Path, source: str, table: str) -> None:
     cursor: without this mark, the run after a crash would read only the rows after it, and the deleted
     history would be lost. The mark is cleared once the full reload has loaded.
     """
-    with duckdb.connect(str(warehouse)) as con:
+    with duck.connect(str(warehouse), stage="bronze") as con:
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {DATASET}")
         con.execute(
             f"CREATE TABLE IF NOT EXISTS {DATASET}.{RELOAD_TABLE} "
@@ -141,7 +142,7 @@ def mark_full_reload(warehouse: Path, source: str, table: str) -> None:
 def pending_full_reloads(warehouse: Path, source: str) -> set[str]:
     if not warehouse.exists() or not table_exists(warehouse, RELOAD_TABLE):
         return set()
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with duck.connect(str(warehouse), read_only=True, stage="bronze") as con:
         rows = con.execute(f"SELECT table_name FROM {DATASET}.{RELOAD_TABLE} WHERE source_db = ?", [source])
         return {r[0] for r in rows.fetchall()}
 
@@ -150,5 +151,5 @@ def clear_full_reloads(warehouse: Path, source: str) -> None:
     """The source's full reloads have loaded."""
     if not warehouse.exists() or not table_exists(warehouse, RELOAD_TABLE):
         return
-    with duckdb.connect(str(warehouse)) as con:
+    with duck.connect(str(warehouse), stage="bronze") as con:
         con.execute(f"DELETE FROM {DATASET}.{RELOAD_TABLE} WHERE source_db = ?", [source])

@@ -6,8 +6,7 @@ import datetime as dt
 import sys
 from pathlib import Path
 
-import duckdb
-
+from dwh import duck
 from dwh.layers import DataTestError, LabelsNotBuilt, LayerRun, SqlFile, SqlRunError, build_layer, layer_files
 from dwh.settings import RunSettings
 
@@ -26,7 +25,7 @@ LABEL_VIEWS = ("gold.riesgo_actual",)
 
 def silver_missing(warehouse: Path) -> list[str]:
     """The silver tables gold needs that the warehouse lacks."""
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with duck.connect(str(warehouse), read_only=True, stage="gold") as con:
         present = {
             r[0]
             for r in con.execute(
@@ -39,7 +38,7 @@ def silver_missing(warehouse: Path) -> list[str]:
 def _migrations(warehouse: Path) -> list[str]:
     """Statements that bring an older gold to the current objects, run inside the build's transaction:
     the inference frame was a view before it became a table."""
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with duck.connect(str(warehouse), read_only=True, stage="gold") as con:
         views = con.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = 'gold' AND table_type = 'VIEW'"
         ).fetchall()

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 import sqlalchemy as sa
 
+from dwh import duck
 from dwh.layers.bronze_schema import DATASET
 from dwh.sources.catalog import BronzeTable
 from dwh.sources.pg_copy import ColumnSpec, arrow_schema, copy_query, stream_batches
@@ -57,7 +57,7 @@ def last_reconciliations(warehouse: Path, source: str) -> dict[str, LastReconcil
     """The newest reconciliation of each table of the source."""
     if not warehouse.exists():
         return {}
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with duck.connect(str(warehouse), read_only=True, stage="bronze") as con:
         present = con.execute(
             "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
             [DATASET, LOG_TABLE],
@@ -128,7 +128,7 @@ def reconcile_table(
         raw.close()
     # Plain equality: keys are never NULL, and DuckDB hash-joins it (IS NOT DISTINCT FROM became a nested loop).
     match = " AND ".join(f't."{k}" = k."{k}"' for k in table.key)
-    with duckdb.connect(str(warehouse)) as con:
+    with duck.connect(str(warehouse), stage="bronze") as con:
         con.register("source_keys", keys)
         con.execute("BEGIN")
         deleted = con.execute(

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import duckdb
 
+from dwh import duck
+
 BRONZE_DDL = Path(__file__).resolve().parent.parent / "schema" / "bronze.sql"
 # Added by the pipeline, not by the query: every table has them.
 PIPELINE_COLUMNS = ("source_db", "_dlt_load_id")
@@ -25,7 +27,7 @@ def declared_columns(ddl_path: Path = BRONZE_DDL) -> dict[str, tuple[tuple[str, 
     DuckDB parses the file itself, so the types are DuckDB's canonical names (BIGINT, VARCHAR, DATE,
     TIMESTAMP WITH TIME ZONE, DECIMAL(p,s), BOOLEAN, DOUBLE).
     """
-    with duckdb.connect() as con:
+    with duck.connect(stage="bronze") as con:
         con.execute("CREATE SCHEMA bronze")
         for statement in duckdb.extract_statements(ddl_path.read_text(encoding="utf-8")):
             con.execute(statement)

@@ -7,6 +7,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from dwh import duck
 from dwh.dashboard.reglas import SIN_DATO
 
 # Every column's dtype in the frames the query layer returns (nullable where a value can be missing).
@@ -64,7 +65,7 @@ def conectar(path: str | Path) -> duckdb.DuckDBPyConnection:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no warehouse at {path}: run python -m dwh.main")
-    return duckdb.connect(str(path), read_only=True)
+    return duck.connect(str(path), read_only=True, stage="dashboard")
 
 
 def existe(cur: duckdb.DuckDBPyConnection, schema: str, tabla: str) -> bool:

@@ -17,8 +17,13 @@
 -- to tutors; an input without one fails the expression test.
 CREATE OR REPLACE TABLE gold.gold_tft_feature_roles AS
 WITH columnas AS (
-    SELECT column_name, column_type AS data_type, row_number() OVER () AS ordinal_position
-    FROM (DESCRIBE gold.gold_tft_training_dataset)
+    -- the position from the catalog, not from the order DESCRIBE's rows come out in: layer builds run with
+    -- preserve_insertion_order = false, which lets DuckDB reorder rows that have no ORDER BY
+    SELECT d.column_name, d.column_type AS data_type, c.column_index AS ordinal_position
+    FROM (DESCRIBE gold.gold_tft_training_dataset) d
+    JOIN duckdb_columns() c
+      ON c.database_name = current_database() AND c.schema_name = 'gold'
+     AND c.table_name = 'gold_tft_training_dataset' AND c.column_name = d.column_name
 ),
 estaticas AS (
     SELECT column_name FROM (DESCRIBE gold.gold_tft_static_features)
