@@ -81,7 +81,13 @@ def jobs_for(sources: list[SourceDatabase], tables: list[BronzeTable], start: dt
                     specs = [ColumnSpec("source_db", pa.string(), "q.source_db"), *columns]
                     inner = f"SELECT %(source_db)s::text AS source_db, src.* FROM ({psycopg_sql(sql)}) AS src"
                     start_value = initial_cursor(table, start) if table.incremental else None
-                    params = {"source_db": source.name, "start_value": start_value, "as_of": as_of}
+                    params = {
+                        "source_db": source.name,
+                        "start_value": start_value,
+                        "as_of": as_of,
+                        "cursor_cap": as_of,
+                        "scope_ids": [],
+                    }
                     cursor = conn.cursor()
                     csv_sql = cursor.mogrify(copy_query(inner, specs), params).decode()
                     typed_sql = cursor.mogrify(pg_adbc.typed_query(inner, specs), params).decode()
