@@ -131,6 +131,23 @@ def _source_snapshot(engine, source: SourceDatabase, tables: list[BronzeTable]) 
         conn.close()
 
 
+def _probe(
+    engine, source: SourceDatabase, table: BronzeTable, sql: str, snapshot: SourceSnapshot | None
+) -> tuple[list[ColumnSpec], bool]:
+    """The query's columns as declared (one LIMIT 0 run), and whether it is read by row versions tonight.
+
+    Where versions apply, the query is probed as a read by versions; if that fails as a schema variant (a table
+    it names is a view in this deployment), it is probed and read by window instead."""
+    if not (table.by_versions and snapshot is not None and uses_versions(sql)):
+        return describe(engine, sql, table.name), False
+    try:
+        return describe(engine, sql, table.name, VersionRange(0, 0)), True
+    except SchemaVariant as exc:
+        columns = describe(engine, sql, table.name)  # a variant here too: the caller's fallback handles it
+        log.warning("%s.%s: cannot read row versions (%s): read by look-back window", source.name, table.name, exc)
+        return columns, False
+
+
 def _resources_for(
     pipeline: dlt.Pipeline,
     settings: RunSettings,
@@ -155,7 +172,7 @@ def _resources_for(
         for attempt, path in enumerate(paths):
             sql = read_sql(path)
             try:
-                columns = describe(engine, sql, table.name)
+                columns, by_versions = _probe(engine, source, table, sql, snapshot)
             except (TypeMismatch, UndeclaredColumn) as exc:
                 raise RuntimeError(f"source {source.name}, {exc}") from exc
             except SchemaVariant as variant:
@@ -172,15 +189,6 @@ def _resources_for(
             state = _resource_state(pipeline, resource_name)
             by_version: VersionRead | None = None
             version_plan = VersionPlan(None)
-            by_versions = table.by_versions and snapshot is not None and uses_versions(sql)
-            if by_versions:
-                try:
-                    describe(engine, sql, table.name, VersionRange(0, 0))
-                except SchemaVariant as exc:
-                    log.warning(
-                        "%s.%s: cannot read row versions (%s): read by look-back window", source.name, table.name, exc
-                    )
-                    by_versions = False
             if by_versions:
                 recorded = state.get(CHANGES_KEY)
                 version_plan = plan_versions(recorded["xid"] if recorded else None, snapshot)

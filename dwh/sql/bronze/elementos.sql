@@ -6,3 +6,5 @@ SELECT e.elemento,
        e.codigo  AS materia_codigo,
        e.nombre  AS materia_nombre
 FROM negocio.sga_elementos e
+-- Read by row versions (dwh/docs/CHANGE_DETECTION.md): the rows written since the last load; else all.
+WHERE NOT xid_mode() OR xid_changed(e)

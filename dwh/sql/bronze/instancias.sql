@@ -5,3 +5,5 @@
 SELECT i.instancia,
        i.nombre AS instancia_nombre
 FROM negocio.sga_instancias i
+-- Read by row versions (dwh/docs/CHANGE_DETECTION.md): the rows written since the last load; else all.
+WHERE NOT xid_mode() OR xid_changed(i)

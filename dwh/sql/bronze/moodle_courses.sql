@@ -11,3 +11,5 @@ SELECT c.id                                                  AS courseid,
        CAST(to_timestamp(NULLIF(c.enddate, 0)) AS date)      AS fecha_fin,
        c.visible
 FROM mdl_course c
+-- Read by row versions (dwh/docs/CHANGE_DETECTION.md): the rows written since the last load; else all.
+WHERE NOT xid_mode() OR xid_changed(c)
