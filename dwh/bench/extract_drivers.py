@@ -37,6 +37,7 @@ from dwh.sources import pg_adbc, pg_copy
 from dwh.sources.catalog import BronzeTable
 from dwh.sources.pg_copy import ColumnSpec, arrow_schema, copy_query
 from dwh.sources.sql_resource import (
+    NO_SCOPE,
     SchemaVariant,
     initial_cursor,
     psycopg_sql,
@@ -86,7 +87,7 @@ def jobs_for(sources: list[SourceDatabase], tables: list[BronzeTable], start: dt
                         "start_value": start_value,
                         "as_of": as_of,
                         "cursor_cap": as_of,
-                        "scope_ids": [],
+                        **NO_SCOPE,
                     }
                     cursor = conn.cursor()
                     csv_sql = cursor.mogrify(copy_query(inner, specs), params).decode()

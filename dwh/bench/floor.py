@@ -24,7 +24,7 @@ from dwh.pipelines import bronze_settings
 from dwh.settings import SourceDatabase, as_of_date, load_config
 from dwh.sources.catalog import BronzeTable
 from dwh.sources.changes import render
-from dwh.sources.sql_resource import initial_cursor, read_sql, source_engine
+from dwh.sources.sql_resource import NO_SCOPE, initial_cursor, read_sql, source_engine
 
 log = logging.getLogger("dwh.bench.floor")
 _SCHEMA_VARIANT_CODES = {"42P01", "42703", "3F000", "42883"}  # as dwh.sources.sql_resource.describe
@@ -71,7 +71,8 @@ def _duckdb_type(col) -> str:
 def bind_params(table: BronzeTable, sql: str, start: dt.date, as_of: dt.date) -> str:
     """The query with :start_value (the table's first cursor value, as on a first load) and :as_of as literals."""
     sql = render(sql, None).replace(":as_of", f"'{as_of.isoformat()}'").replace(":cursor_cap", f"'{as_of.isoformat()}'")
-    sql = sql.replace(":scope_ids", "'{}'")
+    for name in NO_SCOPE:
+        sql = sql.replace(f":{name}", "'{}'")
     if ":start_value" not in sql:
         return sql
     return sql.replace(":start_value", f"'{initial_cursor(table, start).isoformat()}'")

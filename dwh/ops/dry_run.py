@@ -18,7 +18,7 @@ from dwh.sources import intervenciones
 from dwh.sources.changes import VersionRange, uses_versions
 from dwh.sources.coerce import TypeMismatch
 from dwh.sources.declared import UndeclaredColumn
-from dwh.sources.sql_resource import initial_cursor, psycopg_sql, read_as_declared, read_sql, source_engine
+from dwh.sources.sql_resource import NO_SCOPE, initial_cursor, psycopg_sql, read_as_declared, read_sql, source_engine
 
 log = logging.getLogger("dwh.dry_run")
 
@@ -64,7 +64,7 @@ def _explain_bronze(sources: list[SourceDatabase], selection: Selection, start: 
                                 "start_value": initial_cursor(table, start) if table.incremental else None,
                                 "as_of": as_of,
                                 "cursor_cap": as_of,
-                                "scope_ids": [],
+                                **NO_SCOPE,
                             },
                         )
                         plan = cursor.fetchone()[0]  # type: ignore[index]  # EXPLAIN returns rows

@@ -209,16 +209,16 @@ def _resources_for(
             if by_versions and snapshot is not None:
                 recorded = state.get(CHANGES_KEY) or {}
                 versions = None if plan.first_load else version_plan.versions
-                scope_ids = read_scope(engine, table, versions) if versions is not None else ()
-                if table.scope and scope_ids:
+                scope = read_scope(engine, table, versions) if versions is not None else None
+                if table.scope and scope:
                     # before the load: a run that dies after this reads the same groups again (same snapshot)
-                    bronze_warehouse.delete_scope(warehouse, table.name, source.name, table.scope, scope_ids)
+                    bronze_warehouse.delete_scope(warehouse, table.name, source.name, table.scope, scope)
                 by_version = VersionRead(
                     snapshot,
                     versions,
                     dt.date.fromisoformat(recorded["as_of"]) if recorded.get("as_of") else None,
                     recorded.get("full_read_seconds"),
-                    scope_ids,
+                    scope,
                 )
             if plan.reason:
                 log.warning("%s.%s: %s: rows and state replaced by a full read", source.name, table.name, plan.reason)

@@ -12,6 +12,7 @@ import duckdb
 from dwh import duck
 from dwh.layers.bronze_schema import DATASET, LOG_DDL, LOG_TABLE
 from dwh.sources.declared import BRONZE_DDL
+from dwh.sources.sql_resource import Scope
 
 # (source, table) pairs whose rows were deleted for a full reload that has not completed yet
 RELOAD_TABLE = "_dwh_full_reload_pending"
@@ -83,15 +84,25 @@ def delete_source_rows(warehouse: Path, table: str, source: str) -> None:
         con.execute(f'DELETE FROM {DATASET}."{table}" WHERE source_db = ?', [source])
 
 
-def delete_scope(warehouse: Path, table: str, source: str, column: str, ids: tuple[int, ...]) -> None:
-    """Delete the source's rows of these groups (a table read per group by row versions: dwh.sources.changes)."""
+def delete_scope(warehouse: Path, table: str, source: str, columns: tuple[str, str], scope: Scope) -> None:
+    """Delete the source's rows of these groups and (group, member) pairs (a table read per group by row
+    versions: dwh.sources.changes), in one transaction."""
     if not warehouse.exists() or not table_exists(warehouse, table):
         return
+    group, member = columns
     with duck.connect(str(warehouse), stage="bronze") as con:
+        con.execute("BEGIN")
         con.execute(
-            f'DELETE FROM {DATASET}."{table}" WHERE source_db = ? AND "{column}" IN (SELECT unnest(?))',
-            [source, list(ids)],
+            f'DELETE FROM {DATASET}."{table}" WHERE source_db = ? AND "{group}" IN (SELECT unnest(?))',
+            [source, list(scope.whole)],
         )
+        params = scope.params
+        con.execute(
+            f'DELETE FROM {DATASET}."{table}" AS t USING (SELECT unnest(?) AS g, unnest(?) AS m) AS p '
+            f'WHERE t.source_db = ? AND t."{group}" = p.g AND t."{member}" = p.m',
+            [params["scope_pair_groups"], params["scope_pair_members"], source],
+        )
+        con.execute("COMMIT")
 
 
 def create_declared(warehouse: Path, tables: list[str]) -> None:

@@ -25,9 +25,10 @@ class BronzeTable:
     fallback: str | None = None
     # Reads nothing dated after the as-of date: rows come into scope as it moves (dwh.sources.changes).
     frontier: bool = False
-    # Read by versions, the table is re-read per group: this bronze column's values listed by
-    # sql/bronze/scopes/<table>.sql; bronze deletes the groups' rows first (a group can lose rows).
-    scope: str | None = None
+    # Read by versions, the table is re-read per group and member: (group column, member column) of the rows
+    # sql/bronze/scopes/<table>.sql lists (a NULL member: the whole group); bronze deletes them first (a group
+    # can lose rows).
+    scope: tuple[str, str] | None = None
     # Without a cursor, read in full every night, unless the source gives row versions: then only the rows
     # written since the last load are read and merged on the key (dwh.sources.changes).
     versioned: bool = False
@@ -81,7 +82,7 @@ TABLES: tuple[BronzeTable, ...] = (
         60,
         optional=True,
         fallback="historia_academica_fallback",
-        scope="id_acta",
+        scope=("id_acta", "alumno"),
     ),
     BronzeTable("exam_inscriptions", "guarani", ("inscripcion_id",), "fecha_inscripcion", 60, frontier=True),
     BronzeTable("course_inscriptions", "guarani", ("inscripcion_id",), "fecha_inscripcion", 60, frontier=True),

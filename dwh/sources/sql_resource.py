@@ -26,7 +26,10 @@ from dwh.sources.pg_copy import ColumnSpec, arrow_schema, copy_query, stream_bat
 # Named parameters of the bronze SQL files: the cursor's lower bound and the run's as-of date (DWH_AS_OF),
 # the only "today" a query may use, so a rerun as of the same date reads the same rows.
 log = logging.getLogger("dwh.bronze")
-_PARAM = re.compile(r"(?<![:\w]):(start_value|as_of|cursor_cap|scope_ids|xid_low32|xid_span)\b")
+_NAMES = "start_value|as_of|cursor_cap|scope_ids|scope_whole|scope_pair_groups|scope_pair_members|xid_low32|xid_span"
+_PARAM = re.compile(rf"(?<![:\w]):({_NAMES})\b")
+# A query's scope parameters when it reads no scope (dwh.sources.changes).
+NO_SCOPE: dict[str, list[int]] = {"scope_ids": [], "scope_whole": [], "scope_pair_groups": [], "scope_pair_members": []}
 # The frontier of a table read by row versions when the as-of date has not moved: nothing is that new.
 FAR_FUTURE = dt.date(9999, 12, 31)
 
@@ -86,7 +89,7 @@ def read_as_declared(conn: Any, sql: str, table: str, versions: VersionRange | N
             "start_value": None,
             "as_of": None,
             "cursor_cap": None,
-            "scope_ids": [],
+            **NO_SCOPE,
             **(versions.params if versions else {}),
         }
         cursor.execute(probe, params)
@@ -144,21 +147,44 @@ class VersionRead:
     versions: VersionRange | None = None
     previous_as_of: dt.date | None = None
     full_read_seconds: float | None = None
-    scope_ids: tuple[int, ...] = ()  # the changed groups of a table with a scope (BronzeTable.scope)
+    scope: Scope | None = None  # what a table with a scope (BronzeTable.scope) reads again
 
 
-def read_scope(engine: sa.Engine, table: BronzeTable, versions: VersionRange) -> tuple[int, ...]:
-    """The ids of the groups (BronzeTable.scope) with a row written since the last load."""
+@dataclass(frozen=True)
+class Scope:
+    """The groups (whole) and (group, member) pairs of a table with a scope that were written since the last load."""
+
+    whole: tuple[int, ...] = ()
+    pairs: tuple[tuple[int, int], ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.whole or self.pairs)
+
+    @property
+    def params(self) -> dict[str, list[int]]:
+        return {
+            "scope_ids": sorted(set(self.whole) | {g for g, _ in self.pairs}),
+            "scope_whole": list(self.whole),
+            "scope_pair_groups": [g for g, _ in self.pairs],
+            "scope_pair_members": [m for _, m in self.pairs],
+        }
+
+
+def read_scope(engine: sa.Engine, table: BronzeTable, versions: VersionRange) -> Scope:
+    """What of a table with a scope (BronzeTable.scope) was written since the last load."""
     path = table.scope_path
     if path is None:
-        return ()
+        return Scope()
     conn = engine.raw_connection()
     try:
         cursor = conn.cursor()
         cursor.execute(psycopg_sql(read_sql(path), versions), versions.params)
-        return tuple(sorted(int(r[0]) for r in cursor.fetchall() if r[0] is not None))
+        rows = [(r[0], r[1]) for r in cursor.fetchall() if r[0] is not None]
     finally:
         conn.close()
+    whole = {int(g) for g, m in rows if m is None}
+    pairs = sorted({(int(g), int(m)) for g, m in rows if m is not None and g not in whole})
+    return Scope(tuple(sorted(whole)), tuple(pairs))
 
 
 def frontier_start(table: BronzeTable, read: VersionRead, as_of: dt.date) -> Any:
@@ -206,13 +232,13 @@ def table_resource(
             # A cursor column is capped at the as-of date only for dlt's cursor (reads by window): read by
             # versions it is left as the source has it, so it never depends on the night it was read.
             cap = None if by_version is not None else as_of
-            scope = list(by_version.scope_ids) if by_version is not None and versions is not None else []
+            scope = by_version.scope if by_version is not None and versions is not None else None
             params = {
                 "source_db": source_name,
                 "start_value": start_value,
                 "as_of": as_of,
                 "cursor_cap": cap,
-                "scope_ids": scope,
+                **(scope.params if scope is not None else NO_SCOPE),
             }
             if versions is not None:
                 params.update(versions.params)

@@ -45,9 +45,14 @@ SELECT md5(concat_ws('|', h.alumno, h.plan_version, h.elemento, h.instancia, h.o
 FROM negocio.vw_hist_academica h
 LEFT JOIN negocio.sga_actas ac ON ac.id_acta = h.id_acta
 -- vw_hist_academica is a view: it has no row versions of its own. By versions (dwh/docs/CHANGE_DETECTION.md)
--- the results of the actas listed by scopes/historia_academica.sql (:scope_ids, read first) are read; the date
+-- the results listed by scopes/historia_academica.sql (whole actas, or one student in an acta; read first) are
+-- read (:scope_ids: every acta touched, so the view is entered by acta); the date
 -- tests are left out then (xid_mode()), since they make PostgreSQL evaluate the whole view.
 WHERE (NOT xid_mode()
        AND (h.fecha >= CAST(:start_value AS date) OR h.fecha IS NULL
             OR ac.fecha_generacion >= CAST(:start_value AS date)))
-   OR h.id_acta = ANY (CAST(:scope_ids AS integer[]))
+   OR (h.id_acta = ANY (CAST(:scope_ids AS integer[]))
+       AND (h.id_acta = ANY (CAST(:scope_whole AS integer[]))
+            OR (h.id_acta, h.alumno) IN (SELECT g, m
+                                         FROM unnest(CAST(:scope_pair_groups AS integer[]),
+                                                     CAST(:scope_pair_members AS integer[])) AS p(g, m))))
