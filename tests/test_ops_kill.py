@@ -415,16 +415,17 @@ def test_a_terminally_failed_package_is_aborted_and_blocks_nothing(builds: Build
     """A load job that cannot succeed aborts its package: the source fails with its state not advanced,
     the next sources load in the same run, and once the cause is gone the next run is the clean result.
 
-    The job is made to fail for good behind dlt's back: bronze.elementos (read in full every night; students
-    are read by row versions and none changed) gets a NOT NULL column without a default that dlt does not
-    know of, so inserting the source's rows violates it (a DuckDB ConstraintException, which dlt treats as
+    The job is made to fail for good behind dlt's back: bronze.course_inscriptions (this later night reads the
+    inscriptions dated since the earlier night's as-of date, for both Guaraní sources; tables read by row
+    versions get no rows when nothing changed) gets a NOT NULL column without a default that dlt does not know
+    of, so inserting the source's rows violates it (a DuckDB ConstraintException, which dlt treats as
     terminal)."""
     warehouse = _start_from_previous(builds, tmp_path)
     previous_published = fingerprints(_published(warehouse))
     with duckdb.connect(str(warehouse)) as con:
-        con.execute("ALTER TABLE bronze.elementos ADD COLUMN blocker INTEGER DEFAULT 0")
-        con.execute("ALTER TABLE bronze.elementos ALTER COLUMN blocker SET NOT NULL")
-        con.execute("ALTER TABLE bronze.elementos ALTER COLUMN blocker DROP DEFAULT")
+        con.execute("ALTER TABLE bronze.course_inscriptions ADD COLUMN blocker INTEGER DEFAULT 0")
+        con.execute("ALTER TABLE bronze.course_inscriptions ALTER COLUMN blocker SET NOT NULL")
+        con.execute("ALTER TABLE bronze.course_inscriptions ALTER COLUMN blocker DROP DEFAULT")
 
     failed = _run(builds.config, warehouse)
     assert failed.returncode == 1, failed.stderr[-4000:]
@@ -437,8 +438,8 @@ def test_a_terminally_failed_package_is_aborted_and_blocks_nothing(builds: Build
     assert fingerprints(_published(warehouse)) == previous_published, "a failed run changed the published copy"
 
     with duckdb.connect(str(warehouse)) as con:
-        con.execute("ALTER TABLE bronze.elementos ALTER COLUMN blocker DROP NOT NULL")
-        con.execute("ALTER TABLE bronze.elementos DROP COLUMN blocker")
+        con.execute("ALTER TABLE bronze.course_inscriptions ALTER COLUMN blocker DROP NOT NULL")
+        con.execute("ALTER TABLE bronze.course_inscriptions DROP COLUMN blocker")
     recovery = _run(builds.config, warehouse)
     assert recovery.returncode == 0, f"the run after a failed package failed:\n{recovery.stderr[-4000:]}"
     assert "left load packages pending" not in recovery.stderr, "the failed package was still pending"
