@@ -4,7 +4,6 @@ that survives a restart and reaches bronze and gold, and a hand-edited address t
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import shutil
 import subprocess
@@ -37,6 +36,7 @@ from selenium.webdriver.remote.webdriver import WebDriver  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 from dwh.app_db import AppDb  # noqa: E402
+from dwh.app_db.validation import local_today  # noqa: E402
 from dwh.dashboard import textos as t  # noqa: E402
 from dwh.dashboard.app import create_app  # noqa: E402
 from dwh.dashboard.usuarios import TUTOR, Usuario  # noqa: E402
@@ -261,7 +261,7 @@ def test_a_contact_survives_a_restart_and_a_pipeline_run(
         d.find_element(By.ID, "contacto-nota").send_keys("Llamar de nuevo el lunes")
         d.find_element(By.ID, "contacto-guardar").click()
         esperar(d, lambda d: d.find_elements(By.ID, "contacto-ok"), "the contact was not saved")
-        hoy = dt.date.today().strftime("%d/%m/%Y")
+        hoy = local_today().strftime("%d/%m/%Y")
         esperar(d, lambda d: lista(d)[0]["ultima_intervencion"].startswith(hoy))
     guardada = appdb.intervenciones_de(appdb.auditoria().iloc[-1]["alumnos"][0])
     assert guardada.iloc[0][["usuario", "canal", "resultado", "nota"]].tolist() == [
@@ -286,7 +286,7 @@ def test_a_contact_survives_a_restart_and_a_pipeline_run(
         "SELECT intervenciones, contactos_logrados, ultimo_canal, ultima_fecha FROM gold.mart_intervenciones "
         "WHERE alumno_key = ?",
         [clave],
-    ) == [(1, 0, "telefono", dt.date.today())]
+    ) == [(1, 0, "telefono", local_today())]
     # the notes stay in the application database: never in the published warehouse
     with duckdb.connect(str(publicado), read_only=True) as con:
         columnas = {

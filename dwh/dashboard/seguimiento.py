@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from typing import Any
 from urllib.parse import parse_qs
@@ -14,7 +13,7 @@ from dash.development.base_component import Component
 from dash.exceptions import PreventUpdate
 
 from dwh.app_db import AppDb
-from dwh.app_db.validation import CANALES, RESULTADOS, InvalidIntervention
+from dwh.app_db.validation import CANALES, RESULTADOS, InvalidIntervention, local_today
 from dwh.dashboard import alcance
 from dwh.dashboard import componentes as c
 from dwh.dashboard import formato as fmt
@@ -193,7 +192,8 @@ def ficha_alumno(publicado: Publicado, appdb: AppDb, alumno_key: str) -> Compone
 
 
 def formulario() -> html.Div:
-    hoy = dt.date.today().isoformat()
+    # the warehouse's day (DWH_TIMEZONE), the one the contact is validated against, not the server's
+    hoy = local_today().isoformat()
     return html.Div(
         [
             html.H3(t.REGISTRAR_CONTACTO),
