@@ -280,7 +280,8 @@ def main(argv: list[str] | None = None) -> int:
         for job in jobs:
             problems = compare(job)
             failed += bool(problems)
-            print(f"{job.source.name}.{job.table}: {'; '.join(problems) if problems else 'same rows, values, types'}")
+            verdict = "; ".join(problems) if problems else "same rows, values, types"
+            log.info("%s.%s: %s", job.source.name, job.table, verdict)
         return 1 if failed else 0
     if args.driver:
         jobs = jobs_for(load_config(args.config), selected, bronze_settings.incremental_start(), as_of_date())
@@ -294,7 +295,7 @@ def main(argv: list[str] | None = None) -> int:
             log.info("%s run %d: %.1fs, peak RSS %.0f MB", driver, i + 1, runs[-1]["s"], runs[-1]["peak_rss_mb"])
     if args.json:
         args.json.write_text(json.dumps(runs, indent=1) + "\n")
-    print(report(runs))
+    sys.stdout.write(report(runs) + "\n")
     return 0
 
 
