@@ -233,27 +233,30 @@ def bench_scale(
             for model in ML_MODELS:
                 log.info("(m) training %s on that gold", model)
                 result.stages.append(run_ml_stage(model, warehouse, work, timeout))
-    log.info("mutating the sources: about %.2f%% new and changed rows", delta * 100)
-    result.deltas = mutate(load_config(config), delta)
-    settle(admin_url, config, vacuum=False)
+    result.deltas = _another_night(admin_url, config, delta)
     log.info("(c) first nightly bronze run (it also reconciles every table's keys once)")
     result.stages.append(run_bronze_stage("c incremental", config, warehouse, work / "bronze_incremental.log", timeout))
     if not result.stages[-1].ok:
         return result
-    log.info("mutating the sources again: another night of activity")
-    result.deltas_steady = mutate(load_config(config), delta)
-    settle(admin_url, config, vacuum=False)
+    result.deltas_steady = _another_night(admin_url, config, delta)
     log.info("(d) a later nightly bronze run (reconciliations as their cost decides: DWH_RECONCILE=auto)")
     result.stages.append(run_bronze_stage("d nightly", config, warehouse, work / "bronze_nightly.log", timeout))
     if not result.stages[-1].ok:
         return result
-    mutate(load_config(config), delta)
-    settle(admin_url, config, vacuum=False)
+    _another_night(admin_url, config, delta)
     log.info("(e) a whole nightly run: python -m dwh.main (bronze, silver, gold, publish)")
     result.stages.append(
         run_bronze_stage("e nightly run", config, warehouse, work / "nightly_run.log", timeout, module="dwh.main")
     )
     return result
+
+
+def _another_night(admin_url: str, config: Path, delta: float) -> list[Delta]:
+    """One night of source activity (about `delta` new and changed rows), then a quiet machine."""
+    log.info("mutating the sources: about %.2f%% new and changed rows", delta * 100)
+    deltas = mutate(load_config(config), delta)
+    settle(admin_url, config, vacuum=False)
+    return deltas
 
 
 def _ratio(num: StageResult | None, den: StageResult | None) -> float | None:

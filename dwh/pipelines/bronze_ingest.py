@@ -108,10 +108,6 @@ def _resource_state(pipeline: dlt.Pipeline, resource_name: str) -> dict:
     return {}
 
 
-def _has_state(pipeline: dlt.Pipeline, resource_name: str) -> bool:
-    return bool(_resource_state(pipeline, resource_name).get("incremental"))
-
-
 def _source_snapshot(engine, source: SourceDatabase, tables: list[BronzeTable]) -> SourceSnapshot | None:
     """The source's transaction snapshot, taken before any of its tables is read; None: read by windows."""
     if not any(t.incremental for t in tables):
@@ -187,12 +183,12 @@ def _resources_for(
             resource_name = f"{table.name}__{source.name}"
             variant = "fallback" if attempt else "loaded"
             state = _resource_state(pipeline, resource_name)
+            recorded = state.get(CHANGES_KEY) or {}  # what the last load read by versions recorded
             by_version: VersionRead | None = None
             version_plan = VersionPlan(None)
             if by_versions:
-                recorded = state.get(CHANGES_KEY)
-                version_plan = plan_versions(recorded["xid"] if recorded else None, snapshot)
-                has_state = recorded is not None
+                version_plan = plan_versions(recorded.get("xid"), snapshot)
+                has_state = bool(recorded)
             else:
                 if table.incremental and snapshot is not None:
                     log.info("%s.%s (%s): read by look-back window", source.name, table.name, path.name)
@@ -207,7 +203,6 @@ def _resources_for(
                 forced_reason=version_plan.reload_reason,
             )
             if by_versions and snapshot is not None:
-                recorded = state.get(CHANGES_KEY) or {}
                 versions = None if plan.first_load else version_plan.versions
                 scope = read_scope(engine, table, versions) if versions is not None else None
                 if table.scope and scope:
@@ -244,8 +239,7 @@ def _resources_for(
                 )
             )
             if (table.incremental or by_versions) and reads is not None:
-                recorded_seconds = (state.get(CHANGES_KEY) or {}).get("full_read_seconds")
-                reads.append(TableRead(table, sql, columns, plan.first_load, recorded_seconds))
+                reads.append(TableRead(table, sql, columns, plan.first_load, recorded.get("full_read_seconds")))
             report.outcomes.append(TableOutcome(source.name, table.name, variant, 0, path.name if attempt else ""))
             break
     return resources
@@ -365,7 +359,7 @@ def run_bronze(
             if resources:
                 counts = _extract_normalize_load(pipeline, source.name, resources)
             bronze_warehouse.clear_full_reloads(warehouse, source.name)
-            report.reconciled.extend(_reconcile(pipeline, settings, source, reads, report.run_id))
+            report.reconciled.extend(_reconcile(settings, source, reads, report.run_id))
         except Exception as exc:  # noqa: BLE001 - reported per source; the other sources go on
             message = scrub_passwords(_root_cause(exc))
             if (detail := out_of_memory(exc)) is not None:
@@ -410,13 +404,11 @@ def run_bronze(
     return report
 
 
-def _reconcile(
-    pipeline: dlt.Pipeline, settings: RunSettings, source: SourceDatabase, reads: list[TableRead], run_id: str
-) -> list[Reconciled]:
+def _reconcile(settings: RunSettings, source: SourceDatabase, reads: list[TableRead], run_id: str) -> list[Reconciled]:
     """Delete the rows the source deleted, in each incremental table that is due (dwh.pipelines.reconcile).
 
     A table loaded in full tonight is exact already. The cost of a full read is the one recorded by the
-    table's first load (its state), or that of tonight's."""
+    table's first load (its state)."""
     last = reconcile.last_reconciliations(settings.warehouse, source.name)
     now = dt.datetime.now(dt.timezone.utc)
     done = []
@@ -424,10 +416,7 @@ def _reconcile(
     for read in reads:
         if read.first_load:
             continue
-        resource = f"{read.table.name}__{source.name}"
-        full_seconds = read.full_read_seconds or _resource_state(pipeline, resource).get(CHANGES_KEY, {}).get(
-            "full_read_seconds"
-        )
+        full_seconds = read.full_read_seconds
         due, why = reconcile.is_due(settings.reconcile, last.get(read.table.name), full_seconds, now)
         if not due:
             log.info("%s.%s: reconciliation not due (%s)", source.name, read.table.name, why)
